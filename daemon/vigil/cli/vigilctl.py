@@ -1,0 +1,183 @@
+"""vigilctl: the operator's command line for a vigil cluster.
+
+Every status command has ``--json``; errors go to standard error; exit status 0 ok,
+1 operation failed, 2 usage or invalid input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from .. import __version__
+from ..client import DEFAULT_SOCKET, call
+from ..errors import VigilError
+from . import loopback, render
+
+EPILOG = """\
+examples:
+  vigilctl keygen /etc/vigil/authkey
+  vigilctl status
+  vigilctl status --json | jq .dc
+  vigilctl cib get --scope configuration > conf.xml; vigilctl cib replace conf.xml
+  vigilctl property set stonith-enabled false
+  vigilctl resource create web ocf:vigil:http docroot=/srv/www port=8080 --op monitor:10s
+  vigilctl resource delete web
+  vigilctl simulate --xml-file /var/lib/vigil/pe/pe-input-7.xml
+
+exit status: 0 ok, 1 the operation failed, 2 usage error or invalid input."""
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="vigilctl", description="Inspect and control a vigil cluster through any "
+        "node's control socket.", epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--socket", type=Path,
+                   default=Path(os.environ.get("VIGIL_SOCKET", DEFAULT_SOCKET)),
+                   help="control socket of the node to talk to (default: $VIGIL_SOCKET or "
+                   "%(default)s)")
+    p.add_argument("--version", action="version", version=f"vigilctl {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    k = sub.add_parser("keygen", help="write a new 256-bit cluster authkey")
+    k.add_argument("file", type=Path)
+    k.add_argument("--force", action="store_true", help="overwrite an existing key")
+
+    s = sub.add_parser("status", help="cluster status, like crm_mon")
+    s.add_argument("--json", action="store_true", help="print the status object as JSON")
+
+    c = sub.add_parser("cib", help="read or replace the CIB")
+    csub = c.add_subparsers(dest="cib_command", required=True, metavar="ACTION")
+    g = csub.add_parser("get", help="print the CIB XML")
+    g.add_argument("--scope", choices=["configuration", "status"])
+    r = csub.add_parser("replace", help="replace the configuration section from FILE")
+    r.add_argument("file", type=Path, help="a <configuration> or a whole <cib> ('-': stdin)")
+
+    pr = sub.add_parser("property", help="cluster properties")
+    psub = pr.add_subparsers(dest="prop_command", required=True, metavar="ACTION")
+    ps = psub.add_parser("set", help="set a cluster property")
+    ps.add_argument("name")
+    ps.add_argument("value")
+    pu = psub.add_parser("unset", help="delete a cluster property")
+    pu.add_argument("name")
+
+    rs = sub.add_parser("resource", help="create and delete resources")
+    rsub = rs.add_subparsers(dest="rsc_command", required=True, metavar="ACTION")
+    rc = rsub.add_parser("create", help="create a primitive resource")
+    rc.add_argument("id")
+    rc.add_argument("agent", help="CLASS:PROVIDER:TYPE, e.g. ocf:heartbeat:IPaddr2")
+    rc.add_argument("params", nargs="*", metavar="NAME=VALUE", help="instance attributes")
+    rc.add_argument("--meta", action="append", default=[], metavar="NAME=VALUE")
+    rc.add_argument("--op", action="append", default=[], metavar="NAME:INTERVAL[:TIMEOUT]",
+                    help="an operation, e.g. monitor:10s or start:0:60s")
+    rd = rsub.add_parser("delete", help="delete a resource and the constraints naming it")
+    rd.add_argument("id")
+
+    lp = sub.add_parser("loopback-poweroff", help="simulate power loss of a node that "
+                        "shares this machine (tests, demos)")
+    lp.add_argument("--config", type=Path, required=True, help="that node's config file")
+
+    try:
+        from . import simulate
+    except ImportError:
+        simulate = None  # type: ignore[assignment]
+    if simulate is not None:
+        simulate.add_parser(sub)
+    return p
+
+
+def _pairs(items: list[str], what: str) -> dict[str, str]:
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise VigilError(f"{what} {item!r} is not NAME=VALUE")
+        out[name] = value
+    return out
+
+
+def _ops(items: list[str]) -> list[dict[str, str]]:
+    ops = []
+    for item in items:
+        parts = item.split(":")
+        if len(parts) < 2 or not parts[0]:
+            raise VigilError(f"operation {item!r} is not NAME:INTERVAL[:TIMEOUT]")
+        op = {"name": parts[0], "interval": parts[1]}
+        if len(parts) > 2:
+            op["timeout"] = parts[2]
+        ops.append(op)
+    return ops
+
+
+def run(args: argparse.Namespace) -> int:
+    sock = args.socket
+    if args.command == "keygen":
+        return keygen(args.file, args.force)
+    if args.command == "status":
+        result = call(sock, "status")
+        print(json.dumps(result, indent=2) if args.json else render.status_text(result))
+    elif args.command == "cib" and args.cib_command == "get":
+        print(call(sock, "cib_get", scope=args.scope)["xml"], end="")
+    elif args.command == "cib":
+        text = sys.stdin.read() if str(args.file) == "-" else args.file.read_text()
+        result = call(sock, "cib_replace", xml=text)
+        print(f"configuration replaced; CIB version {result['version']}")
+    elif args.command == "property":
+        value = args.value if args.prop_command == "set" else None
+        result = call(sock, "property_set", name=args.name, value=value)
+        print(f"{args.name} {'unchanged' if not result['changed'] else 'set' if value is not None else 'deleted'}"
+              f"; CIB version {result['version']}")
+    elif args.command == "resource" and args.rsc_command == "create":
+        result = call(sock, "resource_create", id=args.id, agent=args.agent,
+                      params=_pairs(args.params, "parameter"),
+                      meta=_pairs(args.meta, "meta attribute"), ops=_ops(args.op))
+        print(f"resource {args.id} created; CIB version {result['version']}")
+    elif args.command == "resource":
+        result = call(sock, "resource_delete", id=args.id)
+        extra = [r for r in result.get("removed", []) if r != args.id]
+        print(f"resource {args.id} deleted" + (f" with {', '.join(extra)}" if extra else "")
+              + f"; CIB version {result['version']}")
+    elif args.command == "loopback-poweroff":
+        print(loopback.poweroff(args.config))
+    elif args.command == "simulate":
+        from . import simulate
+
+        return int(simulate.run(args))
+    return 0
+
+
+def keygen(path: Path, force: bool) -> int:
+    if path.exists() and not force:
+        raise VigilError(f"{path} exists; use --force to replace the cluster key")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o400)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(os.urandom(32))
+    os.replace(tmp, path)
+    print(f"wrote a new 256-bit authkey to {path} (mode 0400); copy it to every node")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return run(args)
+    except VigilError as exc:
+        print(f"vigilctl: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except OSError as exc:
+        print(f"vigilctl: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+
+
+if __name__ == "__main__":
+    sys.exit(main())

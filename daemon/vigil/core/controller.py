@@ -1,0 +1,341 @@
+"""The node controller: one sans-IO object per node that turns events into commands.
+
+Every node runs the same controller; one of them is also the DC (see :mod:`.dc`).
+
+Theory of operation
+-------------------
+* Membership: heartbeats (``hb``) every ``heartbeat_interval_ms`` carry the sender's DC
+  belief and CIB version; :class:`.membership.Membership` judges liveness on every tick.
+* Election: after any change, :func:`.election.choose_dc` decides who the DC is.
+* CIB: every node holds a replica. Only the DC writes; it sends the whole CIB (``cib``) to
+  members after each change and to any member whose heartbeat shows another version. A
+  new DC first pulls the newest CIB any member advertises (``cib_pull``/``cib_push``)
+  before it writes or schedules.
+* Client writes go to the DC (``write``/``write_reply``); reads are answered locally.
+* Actions: the DC sends ``exec`` to the node that must run an action; that node runs it
+  and sends ``exec_result`` back to whoever is DC when it finishes. Recurring monitors
+  report changes with ``monitor_change``.
+* Shutdown: the node asks the DC to move its resources away (``shutdown``), waits until
+  none is active on it (or the shutdown timeout passes), says ``leave`` and exits.
+
+Each step logs a sentence saying what was decided and why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import CibInvalid, ProtocolError, Unavailable, VigilError
+from . import cib as C
+from .codec import action_from_dict, action_to_dict, result_to_dict
+from .dc import DcDuties
+from .election import choose_dc
+from .events import (
+    AgentDone,
+    Broadcast,
+    CancelRecurring,
+    ClientRequest,
+    Command,
+    Event,
+    Execute,
+    Exit,
+    Heartbeat,
+    Log,
+    MonitorChanged,
+    PeerMessage,
+    Persist,
+    Reply,
+    Send,
+    ShutdownRequested,
+    Tick,
+)
+from .membership import Membership
+from .statusview import active_on, status_view
+
+READ_OPS = {"status", "cib_get"}
+FORWARD_TIMEOUT_MS = 10000
+SHUTDOWN_TIMEOUT_MS = 120000
+
+
+@dataclass(frozen=True)
+class ClusterSpec:
+    cluster_name: str
+    me: int
+    names: dict[int, str]
+    votes: dict[int, int]
+    heartbeat_interval_ms: int = 200
+    deadtime_ms: int = 1000
+    join_timeout_ms: int = 2000
+    expected_votes: int | None = None
+    two_node: bool = False
+    wait_for_all: bool = False
+
+    @property
+    def my_name(self) -> str:
+        return self.names[self.me]
+
+    def node_id(self, name: str) -> int | None:
+        return next((i for i, n in self.names.items() if n == name), None)
+
+
+class Controller:
+    def __init__(self, spec: ClusterSpec, incarnation: int, cib: C.Element | None,
+                 now_ms: int, counters: Callable[[], dict[str, int]] | None = None) -> None:
+        self.spec = spec
+        self.incarnation = incarnation
+        self.cib = cib if cib is not None else C.new_cib()
+        self.membership = Membership(
+            spec.me, spec.votes, spec.deadtime_ms, spec.heartbeat_interval_ms,
+            spec.expected_votes, spec.two_node, spec.wait_for_all,
+        )
+        self.started_ms = now_ms
+        self.now_ms = now_ms
+        self.wall_s = 0.0
+        self.dc: int | None = None
+        self.claims: dict[int, int | None] = {}
+        self.peer_versions: dict[int, tuple[int, int, int]] = {}
+        self.last_hb_ms = -10**9
+        self.call_id = 0
+        self.forwarded: dict[int, int] = {}  # client rid -> deadline_ms
+        self.shutdown_since: int | None = None
+        self.counters = counters or (lambda: {})
+        self.duties = DcDuties(self)
+        self._out: list[Command] = []
+
+    # ------------------------------------------------------------------ plumbing
+    def emit(self, cmd: Command) -> None:
+        self._out.append(cmd)
+
+    def log(self, text: str, level: str = "info") -> None:
+        self._out.append(Log(level, text))
+
+    def name(self, node_id: int | None) -> str | None:
+        return None if node_id is None else self.spec.names.get(node_id, f"node-{node_id}")
+
+    @property
+    def is_dc(self) -> bool:
+        return self.dc == self.spec.me
+
+    def set_cib(self, new: C.Element, reason: str) -> None:
+        """Adopt a new CIB replica: persist it; the DC also replicates it."""
+        self.cib = new
+        self.emit_persist()
+        if self.is_dc:
+            self.duties.cib_changed(reason)
+
+    def emit_persist(self) -> None:
+        self.emit(Persist(C.to_bytes(self.cib), C.version(self.cib)))
+
+    def handle(self, event: Event) -> list[Command]:
+        self._out = []
+        try:
+            self._dispatch(event)
+        except ProtocolError as exc:
+            self.log(f"dropped a malformed message: {exc}", "warning")
+        out, self._out = self._out, []
+        return out
+
+    def _dispatch(self, event: Event) -> None:
+        if isinstance(event, Tick):
+            self.now_ms, self.wall_s = event.now_ms, event.wall_s
+            self._on_tick()
+        elif isinstance(event, Heartbeat):
+            self._on_heartbeat(event)
+        elif isinstance(event, PeerMessage):
+            self._on_message(event.sender, event.msg)
+        elif isinstance(event, ClientRequest):
+            self._on_client(event.rid, event.request)
+        elif isinstance(event, AgentDone):
+            self._report(event.token, event.action, event.result, "exec_result")
+        elif isinstance(event, MonitorChanged):
+            self._report("", event.action, event.result, "monitor_change")
+        elif isinstance(event, ShutdownRequested):
+            self._on_shutdown(event.reason)
+
+    # ------------------------------------------------------------------ membership
+    def _on_tick(self) -> None:
+        change = self.membership.tick(self.now_ms)
+        if change:
+            self.log(f"view changed: {self._describe(change.left, 'lost')} ({change.reason}); "
+                     f"members {self._names(change.members)}, quorate={change.quorate}")
+            for node in change.left:
+                self.claims.pop(node, None)
+            self.duties.view_changed(change)
+        if self.now_ms - self.last_hb_ms >= self.spec.heartbeat_interval_ms:
+            self.last_hb_ms = self.now_ms
+            self.emit(Broadcast(self._heartbeat()))
+        self._elect()
+        self._expire_forwarded()
+        self.duties.tick()
+        self._shutdown_progress()
+
+    def _heartbeat(self) -> dict[str, Any]:
+        return {"t": "hb", "c": self.spec.cluster_name, "dc": self.dc,
+                "v": list(C.version(self.cib)), "m": sorted(self.membership.members),
+                "q": self.membership.quorate}
+
+    def _on_heartbeat(self, hb: Heartbeat) -> None:
+        msg = hb.msg
+        if msg.get("c") != self.spec.cluster_name or hb.sender == self.spec.me:
+            return
+        change = self.membership.heartbeat(hb.sender, hb.incarnation, self.now_ms, msg)
+        dc = msg.get("dc")
+        self.claims[hb.sender] = dc if isinstance(dc, int) else None
+        version = msg.get("v")
+        if isinstance(version, list) and len(version) == 3:
+            self.peer_versions[hb.sender] = (int(version[0]), int(version[1]), int(version[2]))
+        if change:
+            self.log(f"view changed: {self._describe(change.joined, 'joined')}"
+                     f"{self._describe(change.restarted, ' restarted')}; members "
+                     f"{self._names(change.members)}, quorate={change.quorate}")
+            self.duties.view_changed(change)
+        self._elect()
+        if self.is_dc:
+            self.duties.peer_version(hb.sender)
+
+    def _elect(self) -> None:
+        settled = (self.now_ms - self.started_ms >= self.spec.join_timeout_ms
+                   or len(self.membership.members) == len(self.spec.names))
+        dc, reason = choose_dc(self.spec.me, self.membership.members, self.membership.quorate,
+                               self.dc, self.claims, settled)
+        if dc != self.dc:
+            was_dc = self.is_dc
+            self.log(f"DC is now {self.name(dc)}: {reason}")
+            self.dc = dc
+            if was_dc:
+                self.duties.resign()
+            if self.is_dc:
+                self.duties.take_over()
+            self.last_hb_ms = -10**9  # tell the others at once
+
+    # ------------------------------------------------------------------ messages
+    def _on_message(self, sender: int, msg: dict[str, Any]) -> None:
+        kind = msg["t"]
+        if kind == "cib":
+            self._adopt_from_dc(sender, msg)
+        elif kind == "cib_pull":
+            self.emit(Send(sender, {"t": "cib_push", "xml": C.to_bytes(self.cib).decode()}))
+        elif kind == "exec":
+            self._exec(sender, msg)
+        elif kind == "cancel":
+            self.emit(CancelRecurring(msg.get("rsc"), msg.get("interval_ms")))
+        elif kind == "write_reply":
+            rid = int(msg["rid"])
+            if self.forwarded.pop(rid, None) is not None:
+                self.emit(Reply(rid, msg["reply"]))
+        elif self.is_dc:
+            self.duties.message(sender, kind, msg)
+
+    def _adopt_from_dc(self, sender: int, msg: dict[str, Any]) -> None:
+        if sender != self.dc:
+            return
+        new = C.parse(str(msg["xml"]), "CIB from the DC")
+        if C.version(new) != C.version(self.cib) or C.canonical(new) != C.canonical(self.cib):
+            self.set_cib(new, "replica from the DC")
+
+    def _exec(self, sender: int, msg: dict[str, Any]) -> None:
+        action = action_from_dict(msg["action"])
+        if action.node != self.spec.my_name:
+            raise ProtocolError(f"action {action.key} is for {action.node}, not for me")
+        if action.task == "stop" and action.rsc:
+            self.emit(CancelRecurring(action.rsc))
+        self.emit(Execute(str(msg["token"]), action))
+
+    def _report(self, token: str, action: Any, result: Any, kind: str) -> None:
+        self.call_id += 1
+        msg = {"t": kind, "token": token, "action": action_to_dict(action),
+               "result": result_to_dict(result), "call_id": self.call_id,
+               "wall_s": int(self.wall_s)}
+        if self.is_dc:
+            self.duties.message(self.spec.me, kind, msg)
+        elif self.dc is not None:
+            self.emit(Send(self.dc, msg))
+        else:
+            self.log(f"{action.key} finished (rc {result.rc}) but there is no DC to tell",
+                     "warning")
+
+    # ------------------------------------------------------------------ clients
+    def _on_client(self, rid: int, req: dict[str, Any]) -> None:
+        op = req.get("op")
+        try:
+            if op == "status":
+                self.emit(Reply(rid, {"ok": True, "result": status_view(self)}))
+            elif op == "cib_get":
+                self.emit(Reply(rid, {"ok": True, "result": self._cib_get(req)}))
+            elif self.is_dc:
+                self.emit(Reply(rid, self.duties.write(req)))
+            elif self.dc is None:
+                raise Unavailable("no DC: the cluster has no quorum or is still electing "
+                                  "one; writes are refused")
+            else:
+                self.forwarded[rid] = self.now_ms + FORWARD_TIMEOUT_MS
+                self.emit(Send(self.dc, {"t": "write", "rid": rid, "req": req}))
+        except VigilError as exc:
+            self.emit(Reply(rid, error_reply(exc)))
+
+    def _cib_get(self, req: dict[str, Any]) -> dict[str, Any]:
+        scope = req.get("scope")
+        if scope in (None, "", "all"):
+            el = self.cib
+        elif scope in ("configuration", "status"):
+            el = self.cib.find(scope)
+        else:
+            raise CibInvalid(f"scope must be configuration or status, got {scope!r}")
+        return {"xml": C.to_bytes(el).decode(), "version": list(C.version(self.cib))}
+
+    def _expire_forwarded(self) -> None:
+        for rid, deadline in list(self.forwarded.items()):
+            if self.now_ms >= deadline:
+                del self.forwarded[rid]
+                self.emit(Reply(rid, error_reply(Unavailable(
+                    f"the DC ({self.name(self.dc)}) did not answer within "
+                    f"{FORWARD_TIMEOUT_MS} ms; the write may or may not have been applied"))))
+
+    # ------------------------------------------------------------------ shutdown
+    def _on_shutdown(self, reason: str) -> None:
+        if self.shutdown_since is not None:
+            return
+        self.shutdown_since = self.now_ms
+        self.log(f"shutting down ({reason}): moving resources away first")
+        self._request_shutdown()
+
+    def _request_shutdown(self) -> None:
+        msg = {"t": "shutdown", "wall_s": int(self.wall_s)}
+        if self.is_dc:
+            self.duties.message(self.spec.me, "shutdown", msg)
+        elif self.dc is not None:
+            self.emit(Send(self.dc, msg))
+
+    def _shutdown_progress(self) -> None:
+        if self.shutdown_since is None:
+            return
+        waited = self.now_ms - self.shutdown_since
+        active = active_on(self.cib, self.spec.my_name, self.wall_s)
+        if self.dc is not None and active and waited < SHUTDOWN_TIMEOUT_MS:
+            if waited % 2000 < self.spec.heartbeat_interval_ms:
+                self._request_shutdown()  # repeated in case the DC changed
+            return
+        if active:
+            self.log(f"leaving with resources still active here: {', '.join(active)}",
+                     "warning")
+        leave = {"t": "leave"}
+        if self.is_dc:
+            self.duties.message(self.spec.me, "leave", leave)
+        for node in self.membership.members - {self.spec.me}:
+            self.emit(Send(node, leave))
+        self.emit(CancelRecurring(None))
+        self.emit(Exit("shutdown complete"))
+        self.shutdown_since = None
+
+    # ------------------------------------------------------------------ helpers
+    def _names(self, ids: frozenset[int]) -> str:
+        return ",".join(sorted(str(self.name(i)) for i in ids)) or "-"
+
+    def _describe(self, ids: frozenset[int], verb: str) -> str:
+        return f"{self._names(ids)} {verb.strip()}" if ids else ""
+
+
+def error_reply(exc: VigilError) -> dict[str, Any]:
+    return {"ok": False, "error": {"kind": exc.kind, "message": str(exc)}}

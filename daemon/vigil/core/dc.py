@@ -1,0 +1,321 @@
+"""The DC's duties: own the CIB, keep status true to membership, schedule, run transitions.
+
+Rules
+-----
+* A new DC is *syncing* until it holds the newest CIB any member advertises (it pulls it);
+  it neither writes nor schedules before that. A pull that is not answered within the
+  join timeout is given up and the DC continues with its own copy.
+* Status follows membership: a member that joins (or restarted) gets a fresh history
+  (its resources will be probed); a member that is lost keeps ``expected=member`` and is
+  therefore unclean; one that said ``leave`` is cleanly down.
+* Every CIB change is sent to all members at once; a member whose heartbeat shows another
+  version gets the CIB again (at most every two heartbeat intervals).
+* Scheduling: when the CIB changed since the last scheduler run and no transition is
+  running, run the scheduler on a snapshot (archived for replay) and start its graph.
+  Configuration changes, membership changes and unexpected results abort the running
+  transition; expected results do not. After a failed action the next run waits a second.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import TYPE_CHECKING, Any
+
+from ..errors import CibInvalid, VigilError
+from . import cib as C
+from . import status as S
+from .cibops import WRITE_OPS
+from .codec import action_from_dict, action_to_dict, result_from_dict
+from .events import Archive, Send
+from .graph import Action, Transition
+from .membership import ViewChange
+from .transition import RunState, TransitionRun
+
+if TYPE_CHECKING:
+    from .controller import Controller
+
+RETRY_AFTER_FAILURE_MS = 1000
+ACTION_GRACE_MS = 5000
+
+
+class DcDuties:
+    def __init__(self, ctrl: Controller) -> None:
+        self.ctrl = ctrl
+        self.active = False
+        self.synced = False
+        self.sync_deadline_ms = 0
+        self.run: TransitionRun | None = None
+        self.transition_id = 0
+        self.dirty = False
+        self.not_before_ms = 0
+        self.deadlines: dict[int, int] = {}  # action id -> deadline_ms
+        self.sent: dict[int, tuple[tuple[int, int, int], int]] = {}  # node -> (version, at_ms)
+        self.leaving: set[int] = set()
+        self.uuid = f"vigil-{ctrl.spec.me}-{ctrl.incarnation}"
+
+    # ------------------------------------------------------------------ role changes
+    def take_over(self) -> None:
+        c = self.ctrl
+        self.active, self.synced, self.run = True, False, None
+        mine = C.version(c.cib)
+        newest = max(((v, n) for n, v in c.peer_versions.items() if n in c.membership.members),
+                     default=None)
+        if newest and newest[0] > mine:
+            c.log(f"pulling the CIB {list(newest[0])} from {c.name(newest[1])} "
+                  f"(mine is {list(mine)})")
+            self.sync_deadline_ms = c.now_ms + max(c.spec.join_timeout_ms, 1000)
+            c.emit(Send(newest[1], {"t": "cib_pull"}))
+        else:
+            self._synced()
+
+    def resign(self) -> None:
+        if self.run and not self.run.finished:
+            self.ctrl.log("no longer DC: abandoning the running transition", "warning")
+        self.active, self.synced, self.run = False, False, None
+        self.deadlines.clear()
+
+    def _synced(self) -> None:
+        c = self.ctrl
+        self.synced = True
+        new = copy.deepcopy(c.cib)
+        added = C.ensure_nodes(new, sorted(c.spec.names.items()))
+        if added is not None:
+            new = added
+        self._sync_membership(new, joined=frozenset())
+        C.bump_updates(new)
+        c.log(f"I am the DC with CIB {list(C.version(new))}")
+        c.set_cib(new, "DC took over")
+
+    def _sync_membership(self, cib: C.Element, joined: frozenset[int]) -> None:
+        c = self.ctrl
+        members = c.membership.members
+        for node_id, name in c.spec.names.items():
+            online = node_id in members
+            ns = cib.find(f"status/node_state[@id='{node_id}']")
+            was_online = ns is not None and ns.get("in_ccm") == "true"
+            if online and (node_id in joined or not was_online):
+                S.clear_lrm(cib, node_id)
+                S.set_attr(cib, node_id, name, "shutdown", None)
+                self.leaving.discard(node_id)
+            if online or ns is not None or node_id == c.spec.me:
+                expected = "down" if node_id in self.leaving else None
+                S.set_member(cib, node_id, name, online, expected)
+        cib.set("have-quorum", "1" if c.membership.quorate else "0")
+        cib.set("dc-uuid", str(c.spec.me))
+
+    def view_changed(self, change: ViewChange) -> None:
+        if not (self.active and self.synced):
+            return
+        c = self.ctrl
+        new = copy.deepcopy(c.cib)
+        self._sync_membership(new, change.joined | change.restarted)
+        C.bump_updates(new)
+        for node in change.left:
+            self.sent.pop(node, None)
+            if self.run:
+                for action in self.run.pending_on(c.name(node) or ""):
+                    self.run.result(action.id, False, f"{action.node} left during {action.key}")
+        c.set_cib(new, "membership changed")
+
+    # ------------------------------------------------------------------ CIB flow
+    def cib_changed(self, reason: str, abort: bool = True) -> None:
+        c = self.ctrl
+        self.dirty = True
+        if abort and self.run and not self.run.finished:
+            self.run.abort(reason)
+        xml = C.to_bytes(c.cib).decode()
+        version = C.version(c.cib)
+        for node in c.membership.members - {c.spec.me}:
+            self.sent[node] = (version, c.now_ms)
+            c.emit(Send(node, {"t": "cib", "xml": xml}))
+
+    def peer_version(self, node: int) -> None:
+        c = self.ctrl
+        if not self.synced:
+            return
+        mine = C.version(c.cib)
+        if c.peer_versions.get(node) == mine:
+            return
+        last = self.sent.get(node)
+        if last and last[0] == mine and c.now_ms - last[1] < 2 * c.spec.heartbeat_interval_ms:
+            return
+        self.sent[node] = (mine, c.now_ms)
+        c.emit(Send(node, {"t": "cib", "xml": C.to_bytes(c.cib).decode()}))
+
+    def write(self, req: dict[str, Any]) -> dict[str, Any]:
+        from .controller import error_reply
+
+        if not self.synced:
+            return error_reply(VigilError("the DC is still synchronising the CIB; retry"))
+        handler = WRITE_OPS.get(str(req.get("op")))
+        if handler is None:
+            return error_reply(CibInvalid(f"unknown operation {req.get('op')!r}"))
+        try:
+            new, result = handler(self.ctrl.cib, req)
+        except VigilError as exc:
+            return error_reply(exc)
+        if new is not None:
+            self.ctrl.log(f"CIB {result['version']}: {req.get('op')} applied")
+            self.ctrl.set_cib(new, f"{req.get('op')} from a client")
+        return {"ok": True, "result": result}
+
+    # ------------------------------------------------------------------ messages
+    def message(self, sender: int, kind: str, msg: dict[str, Any]) -> None:
+        c = self.ctrl
+        if kind == "cib_push":
+            self._on_push(sender, msg)
+        elif kind == "write":
+            c.emit(Send(sender, {"t": "write_reply", "rid": msg["rid"],
+                                 "reply": self.write(msg["req"])}))
+        elif kind in ("exec_result", "monitor_change"):
+            self._on_result(sender, kind, msg)
+        elif kind == "shutdown":
+            self._status_edit(f"{c.name(sender)} is shutting down", lambda cib: S.set_attr(
+                cib, sender, c.name(sender) or "", "shutdown", str(msg.get("wall_s", 1))))
+        elif kind == "leave":
+            self.leaving.add(sender)
+            self._status_edit(f"{c.name(sender)} left cleanly", lambda cib: (
+                S.set_member(cib, sender, c.name(sender) or "", False, "down"),
+                S.clear_lrm(cib, sender)))
+
+    def _on_push(self, sender: int, msg: dict[str, Any]) -> None:
+        c = self.ctrl
+        if self.synced:
+            return
+        new = C.parse(str(msg["xml"]), f"CIB pushed by {c.name(sender)}")
+        if C.version(new) > C.version(c.cib):
+            c.cib = new
+        self._synced()
+
+    def _status_edit(self, reason: str, edit: Any, abort: bool = True) -> None:
+        if not self.synced:
+            return
+        new = copy.deepcopy(self.ctrl.cib)
+        edit(new)
+        C.bump_updates(new)
+        self.ctrl.cib = new
+        self.ctrl.log(reason)
+        self.ctrl.emit_persist()
+        self.cib_changed(reason, abort)
+
+    def _on_result(self, sender: int, kind: str, msg: dict[str, Any]) -> None:
+        c = self.ctrl
+        action = action_from_dict(msg["action"])
+        result = result_from_dict(msg["result"])
+        rec = S.OpRecord(action=action, node_id=sender, node=c.name(sender) or "",
+                         rc=result.rc, op_status=result.op_status,
+                         exit_reason=result.exit_reason, call_id=int(msg.get("call_id", 0)),
+                         transition_id=self.transition_id, exec_ms=result.exec_ms,
+                         wall_s=int(msg.get("wall_s", c.wall_s)), uuid=self.uuid)
+        failed = S.is_failure(action, result.rc, result.op_status)
+        expected = not failed and (not action.is_probe or result.rc == action.target_rc)
+        what = (f"{action.key} on {rec.node}: rc {result.rc}"
+                + (f" ({result.exit_reason})" if result.exit_reason else "")
+                + ("" if expected else " - unexpected"))
+        self._status_edit(what, lambda cib: S.record_op(cib, rec),
+                          abort=kind == "monitor_change" and not expected)
+        token = str(msg.get("token", ""))
+        if self.run and token == f"{self.run.transition_id}:{action.id}":
+            self.deadlines.pop(action.id, None)
+            if failed:
+                self.not_before_ms = c.now_ms + RETRY_AFTER_FAILURE_MS
+            self._dispatch(self.run.result(action.id, expected, what))
+
+    # ------------------------------------------------------------------ scheduling
+    def tick(self) -> None:
+        c = self.ctrl
+        if not self.active:
+            return
+        if not self.synced:
+            if c.now_ms >= self.sync_deadline_ms:
+                c.log("the CIB pull was not answered: continuing with my own copy", "warning")
+                self._synced()
+            return
+        if self.run:
+            for aid, deadline in list(self.deadlines.items()):
+                if c.now_ms >= deadline:
+                    del self.deadlines[aid]
+                    self.not_before_ms = c.now_ms + RETRY_AFTER_FAILURE_MS
+                    self._dispatch(self.run.result(aid, False, f"action {aid} timed out"))
+            if self.run.finished:
+                c.log(f"transition {self.run.transition_id} {self.run.state.value}"
+                      + (f": {self.run.abort_reason}" if self.run.abort_reason else ""))
+                self.run = None
+        if self.run is None and self.dirty and c.now_ms >= self.not_before_ms:
+            self._schedule()
+
+    def _schedule(self) -> None:
+        from .scheduler import schedule
+
+        c = self.ctrl
+        self.dirty = False
+        snapshot = c.cib
+        try:
+            graph: Transition = schedule(snapshot, c.wall_s)
+        except VigilError as exc:
+            c.log(f"the scheduler refused the CIB: {exc}", "error")
+            return
+        if graph.is_empty:
+            return
+        self.transition_id += 1
+        c.emit(Archive(C.to_bytes(snapshot)))
+        c.log(f"transition {self.transition_id}: " + ("; ".join(graph.summary) or
+                                                       f"{len(graph.actions)} actions"))
+        self.run = TransitionRun(self.transition_id, graph)
+        self._dispatch(self.run.step())
+
+    def _dispatch(self, actions: list[Action]) -> None:
+        c = self.ctrl
+        run = self.run
+        assert run is not None
+        for action in actions:
+            token = f"{run.transition_id}:{action.id}"
+            if action.kind == "rsc" and action.task == "cancel":
+                self._send_to_node(action, {"t": "cancel", "rsc": action.rsc,
+                                            "interval_ms": action.interval_ms})
+                self._dispatch(run.result(action.id, True))
+            elif action.kind == "rsc":
+                node_id = c.spec.node_id(action.node or "")
+                if node_id is None or node_id not in c.membership.members:
+                    self._dispatch(run.result(action.id, False, f"{action.node} is not a member"))
+                    continue
+                self.deadlines[action.id] = c.now_ms + action.timeout_ms + ACTION_GRACE_MS
+                if node_id == c.spec.me:
+                    c._exec(node_id, {"action": action_to_dict(action), "token": token})
+                else:
+                    c.emit(Send(node_id, {"t": "exec", "token": token,
+                                          "action": action_to_dict(action)}))
+            elif action.kind == "cluster":
+                self._cluster_action(action)
+                self._dispatch(run.result(action.id, True))
+            else:
+                c.log(f"{action.key}: fencing is not available yet; {action.node} stays "
+                      "unclean and its resources blocked", "error")
+                self.not_before_ms = c.now_ms + 10 * RETRY_AFTER_FAILURE_MS
+                self._dispatch(run.result(action.id, False, "fencing unavailable"))
+
+    def _send_to_node(self, action: Action, msg: dict[str, Any]) -> None:
+        c = self.ctrl
+        node_id = c.spec.node_id(action.node or "")
+        if node_id == c.spec.me:
+            c._on_message(node_id, msg)
+        elif node_id is not None and node_id in c.membership.members:
+            c.emit(Send(node_id, msg))
+
+    def _cluster_action(self, action: Action) -> None:
+        c = self.ctrl
+        if action.task == "clear_failcount":
+            node_id = c.spec.node_id(action.node or "")
+            self._status_edit(f"failure of {action.rsc} on {action.node} expired",
+                              lambda cib: S.clear_failcounts(cib, action.rsc, node_id),
+                              abort=False)
+
+    @property
+    def state(self) -> str:
+        if not self.active:
+            return "member"
+        if not self.synced:
+            return "syncing"
+        if self.run and self.run.state is RunState.RUNNING:
+            return "running"
+        return "idle"

@@ -1,0 +1,128 @@
+"""Events into the controller and commands out of it (sans-IO vocabulary).
+
+The asyncio shell turns IO into events, calls ``Controller.handle(event)`` and carries out
+the commands it gets back, in order. Nothing else crosses the boundary.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .execmodel import AgentResult
+from .graph import Action
+
+
+# ------------------------------------------------------------------------- events
+@dataclass(frozen=True)
+class Tick:
+    now_ms: int  # monotonic
+    wall_s: float  # wall clock, for CIB timestamps and failure-timeout
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    sender: int
+    incarnation: int
+    msg: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class PeerMessage:
+    sender: int
+    msg: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ClientRequest:
+    rid: int
+    request: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class AgentDone:
+    """A one-shot action ran on this node (``token`` identifies who asked)."""
+
+    token: str
+    action: Action
+    result: AgentResult
+
+
+@dataclass(frozen=True)
+class MonitorChanged:
+    """A recurring monitor on this node returned something new."""
+
+    action: Action
+    result: AgentResult
+
+
+@dataclass(frozen=True)
+class ShutdownRequested:
+    reason: str
+
+
+Event = Tick | Heartbeat | PeerMessage | ClientRequest | AgentDone | MonitorChanged | \
+    ShutdownRequested
+
+
+# ----------------------------------------------------------------------- commands
+@dataclass(frozen=True)
+class Broadcast:
+    """Send a heartbeat-sized message to every node (multicast or unicast to each peer)."""
+
+    msg: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Send:
+    """Send a message reliably (ordered stream) to one node."""
+
+    node_id: int
+    msg: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Reply:
+    rid: int
+    reply: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Execute:
+    """Run an agent action on this node; recurring monitors keep running afterwards."""
+
+    token: str
+    action: Action
+
+
+@dataclass(frozen=True)
+class CancelRecurring:
+    rsc: str | None  # None: every recurring monitor on this node
+    interval_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class Persist:
+    xml: bytes
+    version: tuple[int, int, int]
+
+
+@dataclass(frozen=True)
+class Archive:
+    """Keep a scheduler input for replay (``pe-input-N.xml``)."""
+
+    xml: bytes
+
+
+@dataclass(frozen=True)
+class Log:
+    level: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Exit:
+    reason: str
+
+
+Command = Broadcast | Send | Reply | Execute | CancelRecurring | Persist | Archive | Log | Exit

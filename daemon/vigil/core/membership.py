@@ -1,0 +1,156 @@
+"""Peer liveness, the membership view and quorum (sans-IO; time is ``now_ms``).
+
+Liveness table (per peer, judged on every tick)::
+
+    silence <  deadtime/2            ALIVE
+    deadtime/2 <= silence < deadtime SUSPECT   (still a member: a suspicion is not a verdict)
+    silence >= deadtime              DEAD      (leaves the view)
+
+A heartbeat from a DEAD or unknown peer makes it ALIVE again at once. A new incarnation
+(the peer restarted) is reported as a restart, so the DC can forget the peer's resource
+history.
+
+Pauses: if this node's own tick comes late (the process was stopped or starved), its view
+of others' silence is not evidence: every peer's silence is discounted by the gap before
+judging, so a paused node suspects itself first and never declares live peers dead.
+
+Quorum: the view is quorate when its votes reach a strict majority of ``expected_votes``
+(default: the sum of configured votes). ``two_node`` makes one vote of two enough.
+``wait_for_all`` withholds quorum after start until every configured node has been seen in
+the view at the same time once.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class Liveness(enum.Enum):
+    ALIVE = "alive"
+    SUSPECT = "suspect"
+    DEAD = "dead"
+
+
+@dataclass
+class Peer:
+    node_id: int
+    votes: int
+    liveness: Liveness = Liveness.DEAD
+    last_seen_ms: int = 0
+    incarnation: int = 0
+    info: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ViewChange:
+    joined: frozenset[int]
+    left: frozenset[int]
+    restarted: frozenset[int]
+    members: frozenset[int]
+    quorate: bool
+    reason: str
+
+
+class Membership:
+    def __init__(self, me: int, votes: dict[int, int], deadtime_ms: int,
+                 heartbeat_interval_ms: int, expected_votes: int | None = None,
+                 two_node: bool = False, wait_for_all: bool = False) -> None:
+        self.me = me
+        self.deadtime_ms = deadtime_ms
+        self.heartbeat_interval_ms = heartbeat_interval_ms
+        self.expected_votes = expected_votes or sum(votes.values())
+        self.two_node = two_node
+        self.wait_for_all = wait_for_all
+        self.all_seen = not wait_for_all
+        self.peers = {n: Peer(n, v) for n, v in votes.items() if n != me}
+        self.my_votes = votes.get(me, 1)
+        self.last_tick_ms: int | None = None
+        self._members: frozenset[int] = frozenset({me})
+        self._quorate = self._compute_quorate(self._members)
+
+    # ----------------------------------------------------------------- queries
+    @property
+    def members(self) -> frozenset[int]:
+        return self._members
+
+    @property
+    def quorate(self) -> bool:
+        return self._quorate
+
+    def liveness(self, node_id: int) -> Liveness:
+        if node_id == self.me:
+            return Liveness.ALIVE
+        peer = self.peers.get(node_id)
+        return peer.liveness if peer else Liveness.DEAD
+
+    def _compute_quorate(self, members: frozenset[int]) -> bool:
+        if not self.all_seen:
+            return False
+        votes = self.my_votes + sum(self.peers[n].votes for n in members if n != self.me)
+        if self.two_node:
+            return votes >= 1
+        return votes * 2 > self.expected_votes
+
+    # ----------------------------------------------------------------- events
+    def heartbeat(self, sender: int, incarnation: int, now_ms: int,
+                  info: dict[str, object]) -> ViewChange | None:
+        peer = self.peers.get(sender)
+        if peer is None:
+            return None
+        restarted = peer.incarnation not in (0, incarnation) and incarnation > peer.incarnation
+        if incarnation < peer.incarnation:
+            return None  # a stale boot of that node: ignore
+        peer.incarnation = incarnation
+        peer.last_seen_ms = now_ms
+        peer.info = info
+        if peer.liveness is Liveness.DEAD or restarted:
+            peer.liveness = Liveness.ALIVE
+            return self._recompute(frozenset({sender}) if restarted else frozenset(),
+                                   f"heartbeat from node {sender}"
+                                   + (" (restarted)" if restarted else ""))
+        peer.liveness = Liveness.ALIVE
+        return None
+
+    def tick(self, now_ms: int) -> ViewChange | None:
+        last = self.last_tick_ms
+        self.last_tick_ms = now_ms
+        if last is not None:
+            gap = now_ms - last
+            if gap > max(2 * self.heartbeat_interval_ms, self.deadtime_ms // 3):
+                # We were paused or starved: peers' silence during the gap is not theirs.
+                for peer in self.peers.values():
+                    if peer.liveness is not Liveness.DEAD:
+                        peer.last_seen_ms = max(peer.last_seen_ms, now_ms - self.heartbeat_interval_ms)
+                return None
+        changed = False
+        for peer in self.peers.values():
+            if peer.liveness is Liveness.DEAD:
+                continue
+            silence = now_ms - peer.last_seen_ms
+            new = (Liveness.DEAD if silence >= self.deadtime_ms
+                   else Liveness.SUSPECT if silence * 2 >= self.deadtime_ms
+                   else Liveness.ALIVE)
+            if new is not peer.liveness:
+                changed |= Liveness.DEAD in (new, peer.liveness)
+                peer.liveness = new
+        if changed:
+            return self._recompute(frozenset(), "peer silent for deadtime")
+        return None
+
+    def _recompute(self, restarted: frozenset[int], reason: str) -> ViewChange | None:
+        members = frozenset(
+            {self.me} | {n for n, p in self.peers.items() if p.liveness is not Liveness.DEAD}
+        )
+        if not self.all_seen and len(members) == len(self.peers) + 1:
+            self.all_seen = True
+        quorate = self._compute_quorate(members)
+        old = self._members
+        if members == old and quorate == self._quorate and not restarted:
+            return None
+        self._members = members
+        self._quorate = quorate
+        return ViewChange(
+            joined=members - old, left=old - members, restarted=restarted,
+            members=members, quorate=quorate, reason=reason,
+        )

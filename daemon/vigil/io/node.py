@@ -1,0 +1,279 @@
+"""The vigild process: wires the controller to the shells and runs the event loop.
+
+The loop ticks every ``heartbeat_interval_ms / 4`` (at most 50 ms), feeding
+``Tick(now_ms, wall_s)`` to the controller; every packet, client request and agent result
+is fed the moment it arrives. Commands come back and are carried out here, in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shutil
+import signal
+import socket
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+
+from ..config import Config
+from ..core import cib as C
+from ..core.controller import ClusterSpec, Controller, error_reply
+from ..core.events import (
+    AgentDone,
+    Archive,
+    Broadcast,
+    CancelRecurring,
+    ClientRequest,
+    Command,
+    Event,
+    Execute,
+    Exit,
+    Heartbeat,
+    Log,
+    MonitorChanged,
+    PeerMessage,
+    Persist,
+    Reply,
+    Send,
+    ShutdownRequested,
+    Tick,
+)
+from ..core.execmodel import AgentCall, AgentResult
+from ..core.graph import Action, Agent
+from ..errors import AgentError, CibInvalid, VigilError
+from .control import ControlServer
+from .executor import Executor
+from .storage import Storage
+from .transport import Transport
+
+log = logging.getLogger("vigil.node")
+LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
+          "error": logging.ERROR}
+
+
+def read_authkey(path: Path) -> bytes:
+    try:
+        key = path.read_bytes()
+    except OSError as exc:
+        raise VigilError(f"authkey {path}: {exc.strerror} (create it with vigilctl keygen)"
+                         ) from exc
+    if len(key) != 32:
+        raise VigilError(f"authkey {path}: must hold exactly 32 bytes, it holds {len(key)}")
+    return key
+
+
+def spec_from_config(cfg: Config) -> ClusterSpec:
+    return ClusterSpec(
+        cluster_name=cfg.cluster_name, me=cfg.me.id,
+        names={n.id: n.name for n in cfg.nodes}, votes={n.id: n.votes for n in cfg.nodes},
+        heartbeat_interval_ms=cfg.heartbeat_interval_ms, deadtime_ms=cfg.deadtime_ms,
+        join_timeout_ms=cfg.join_timeout_ms, expected_votes=cfg.expected_votes,
+        two_node=cfg.two_node, wait_for_all=cfg.wait_for_all,
+    )
+
+
+def to_call(action: Action) -> AgentCall:
+    assert action.agent is not None and action.rsc is not None
+    return AgentCall(rsc=action.rsc, agent=action.agent, task=action.task,
+                     interval_ms=action.interval_ms, timeout_ms=action.timeout_ms,
+                     params=action.params, meta=action.meta, key=action.key)
+
+
+class Node:
+    def __init__(self, cfg: Config, on_ready: Callable[[], None] | None = None) -> None:
+        self.cfg = cfg
+        self.on_ready = on_ready
+        self.storage = Storage(cfg.state_dir)
+        self.keys = [read_authkey(cfg.authkey)]
+        self.incarnation = time.time_ns() // 1000
+        self.ctrl = Controller(spec_from_config(cfg), self.incarnation, self.storage.load(),
+                               self._now_ms(), counters=self._counters)
+        self.transport = Transport(cfg, self.keys, self.incarnation, self._on_heartbeat,
+                                   self._on_message)
+        self.executor = Executor(cfg.me.name, cfg.state_dir, list(cfg.agent_roots),
+                                 self._on_monitor_change)
+        self.control = ControlServer(cfg.control_socket, self._on_request)
+        self.pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self.rid = 0
+        self.recurring: dict[tuple[str, int], Action] = {}
+        self.stopped = asyncio.Event()
+        self.tasks: set[asyncio.Task[Any]] = set()
+
+    @staticmethod
+    def _now_ms() -> int:
+        return time.monotonic_ns() // 1_000_000
+
+    def _counters(self) -> dict[str, int]:
+        return dict(self.transport.counters)
+
+    # ------------------------------------------------------------------ lifecycle
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._on_signal, sig)
+        await self.transport.start()
+        await self.control.start()
+        log.info("node %s (id %d) of cluster %s up; control socket %s", self.cfg.node_name,
+                 self.cfg.me.id, self.cfg.cluster_name, self.cfg.control_socket)
+        _notify_systemd("READY=1")
+        if self.on_ready:
+            self.on_ready()
+        tick_s = min(self.cfg.heartbeat_interval_ms / 4, 50) / 1000
+        try:
+            while not self.stopped.is_set():
+                self.feed(Tick(self._now_ms(), time.time()))
+                try:
+                    await asyncio.wait_for(self.stopped.wait(), tick_s)
+                except TimeoutError:
+                    pass
+        finally:
+            await asyncio.sleep(0.2)  # let the last messages (leave, CIB) go out
+            await self.control.close()
+            await self.executor.close()
+            await self.transport.close()
+            log.info("node %s stopped", self.cfg.node_name)
+
+    def _on_signal(self, sig: int) -> None:
+        if self.ctrl.shutdown_since is not None:
+            log.warning("second %s: leaving now", signal.Signals(sig).name)
+            self.stopped.set()
+            return
+        self.feed(ShutdownRequested(f"signal {signal.Signals(sig).name}"))
+
+    # ------------------------------------------------------------------ events in
+    def feed(self, event: Event) -> None:
+        for cmd in self.ctrl.handle(event):
+            self._do(cmd)
+
+    def _on_heartbeat(self, sender: int, incarnation: int, msg: dict[str, Any]) -> None:
+        self.feed(Heartbeat(sender, incarnation, msg))
+
+    def _on_message(self, sender: int, _inc: int, msg: dict[str, Any]) -> None:
+        self.feed(PeerMessage(sender, msg))
+
+    def _on_monitor_change(self, call: AgentCall, result: AgentResult) -> None:
+        action = self.recurring.get((call.rsc, call.interval_ms))
+        if action is not None:
+            self.feed(MonitorChanged(action, result))
+
+    async def _on_request(self, req: dict[str, Any]) -> dict[str, Any]:
+        try:
+            self._check_agents(req)
+        except VigilError as exc:
+            return error_reply(exc)
+        if req.get("op") == "agent_check":
+            return {"ok": True, "result": self._agent_check(str(req.get("agent", "")))}
+        self.rid += 1
+        rid = self.rid
+        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self.pending[rid] = fut
+        self.feed(ClientRequest(rid, req))
+        try:
+            return await asyncio.wait_for(fut, 30)
+        except TimeoutError:
+            return error_reply(VigilError("no answer within 30 s"))
+        finally:
+            self.pending.pop(rid, None)
+
+    # ------------------------------------------------------------------ agent checks
+    def _agent_path(self, agent: Agent) -> str | None:
+        if agent.cls == "stonith":
+            return shutil.which(agent.type, path="/usr/sbin:/sbin:/usr/bin:" +
+                                os.environ.get("PATH", ""))
+        path = self.executor.find_agent(agent)
+        return str(path) if path else None
+
+    def _agent_check(self, spec: str) -> dict[str, Any]:
+        parts = spec.split(":")
+        agent = Agent(parts[0], parts[1] if len(parts) == 3 else None, parts[-1])
+        path = self._agent_path(agent)
+        return {"exists": path is not None, "path": path}
+
+    def _check_agents(self, req: dict[str, Any]) -> None:
+        """Refuse a write that names a resource agent this node does not have."""
+        op = req.get("op")
+        elements: list[C.Element] = []
+        if op == "resource_create":
+            elements = [C.primitive_element(str(req.get("id") or "x"), str(req.get("agent")))]
+        elif op in ("cib_put", "cib_replace") and isinstance(req.get("xml"), str):
+            try:
+                root = C.parse(req["xml"], "the request's XML")
+            except CibInvalid:
+                return  # the DC reports the syntax error with the same words
+            elements = list(root.iter("primitive"))
+        for el in elements:
+            agent = Agent(el.get("class", ""), el.get("provider"), el.get("type", ""))
+            if self._agent_path(agent) is None:
+                raise AgentError(f"{C.describe(el)}: resource agent {agent.spec} is not "
+                                 f"installed on {self.cfg.node_name}")
+
+    # ------------------------------------------------------------------ commands out
+    def _do(self, cmd: Command) -> None:
+        if isinstance(cmd, Broadcast):
+            self.transport.broadcast(cmd.msg)
+        elif isinstance(cmd, Send):
+            self.transport.send(cmd.node_id, cmd.msg)
+        elif isinstance(cmd, Reply):
+            fut = self.pending.get(cmd.rid)
+            if fut is not None and not fut.done():
+                fut.set_result(cmd.reply)
+        elif isinstance(cmd, Execute):
+            self._spawn(self._execute(cmd.token, cmd.action))
+        elif isinstance(cmd, CancelRecurring):
+            self._cancel(cmd)
+        elif isinstance(cmd, Persist):
+            self.storage.save(cmd.xml, cmd.version)
+        elif isinstance(cmd, Archive):
+            self.storage.archive(cmd.xml)
+        elif isinstance(cmd, Log):
+            log.log(LEVELS.get(cmd.level, logging.INFO), "%s", cmd.text)
+        elif isinstance(cmd, Exit):
+            log.info("exiting: %s", cmd.reason)
+            self.stopped.set()
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _execute(self, token: str, action: Action) -> None:
+        call = to_call(action)
+        result = await self.executor.run(call)
+        if action.is_recurring and result.op_status == 0:
+            self.recurring[(call.rsc, call.interval_ms)] = action
+            self.executor.start_recurring(call, result.rc)
+        self.feed(AgentDone(token, action, result))
+
+    def _cancel(self, cmd: CancelRecurring) -> None:
+        if cmd.rsc is None:
+            self.executor.cancel_all()
+            self.recurring.clear()
+        elif cmd.interval_ms is None:
+            self.executor.cancel_all(cmd.rsc)
+            for key in [k for k in self.recurring if k[0] == cmd.rsc]:
+                del self.recurring[key]
+        else:
+            self.executor.cancel_recurring(cmd.rsc, cmd.interval_ms)
+            self.recurring.pop((cmd.rsc, cmd.interval_ms), None)
+
+
+def _notify_systemd(state: str) -> None:
+    target = os.environ.get("NOTIFY_SOCKET")
+    if not target:
+        return
+    if target.startswith("@"):
+        target = "\0" + target[1:]
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.connect(target)
+            sock.sendall(state.encode())
+        except OSError as exc:
+            log.warning("could not notify systemd: %s", exc)
+
+
+__all__ = ["Node", "read_authkey", "spec_from_config", "etree"]
