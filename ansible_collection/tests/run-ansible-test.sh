@@ -7,11 +7,14 @@
 # ansible-test needs the collection under a path ending in ansible_collections/NS/NAME, so
 # this copies ansible_collection/ into a temporary tree and runs there.
 #
-# ansible-test's --venv mode downloads a pip bootstrap script from a host this machine cannot
-# reach, so the tests run with --local --requirements inside a virtualenv of their own
+# The tests run with --local --requirements inside a virtualenv of their own
 # (ANSIBLE_TEST_VENV, default ~/.cache/vigil/ansible-test-venv): ansible-test installs its
-# pinned tools (pylint, yamllint, voluptuous, pytest-xdist...) there from PyPI the first
-# time, without touching the Python that runs the project.
+# pinned tools (pylint, yamllint, voluptuous, pytest-xdist...) from PyPI the first time,
+# without touching the Python that runs the project. Some sanity tests build further
+# virtualenvs and bootstrap pip in them with a get-pip script downloaded from a host that
+# only PyPI-reaching machines cannot reach; when that script is not cached, a stand-in is
+# cached instead that bootstraps pip with ensurepip and installs the same pinned packages
+# from PyPI.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -30,6 +33,22 @@ if [[ ! -x "$venv/bin/ansible-test" ]] \
     "$venv/bin/python" -m pip install -q --disable-pip-version-check "ansible-core==$core_version"
 fi
 export PATH="$venv/bin:$PATH"
+
+pip_version="$(sed -n "s/^ *pip='\([0-9.]*\)',\$/\1/p" \
+    "$("$venv/bin/python" -c 'import ansible_test, os; print(os.path.dirname(ansible_test.__file__))')/_internal/python_requirements.py" | head -n1)"
+get_pip="$HOME/.ansible/test/cache/get_pip_${pip_version//./_}.py"
+if [[ -n "$pip_version" && ! -s "$get_pip" ]]; then
+    mkdir -p "$(dirname "$get_pip")"
+    cat > "$get_pip" <<'PY'
+"""Stand-in for get-pip.py, written by vigil's run-ansible-test.sh: ensurepip, then pip."""
+import subprocess
+import sys
+
+args = [a for a in sys.argv[1:] if a not in ("--no-setuptools", "--no-wheel")]
+subprocess.check_call([sys.executable, "-m", "ensurepip", "--default-pip"])
+subprocess.check_call([sys.executable, "-m", "pip", "install"] + args)
+PY
+fi
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/vigil-ansible-test.XXXXXX")"
 trap 'rm -rf "$work"' EXIT

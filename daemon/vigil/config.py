@@ -51,6 +51,7 @@ class Config:
     control_socket: Path = Path("/run/vigil/vigil.sock")
     agent_roots: tuple[Path, ...] = ()
     log_level: str = "info"
+    discovery: bool = True
     source: Path | None = field(default=None, compare=False)
 
     @property
@@ -137,7 +138,7 @@ class _Checker:
 
 TOP_KEYS = {
     "cluster_name", "node_name", "nodes", "transport", "timing", "quorum", "authkey",
-    "state_dir", "control_socket", "agent_roots", "log_level",
+    "state_dir", "control_socket", "agent_roots", "log_level", "discovery",
 }
 
 
@@ -201,6 +202,7 @@ def parse_config(raw: Any, source: Path | None = None) -> Config:
     if log_level not in ("debug", "info", "warning", "error"):
         c.fail("log_level", f"must be debug, info, warning or error, got {log_level!r}")
 
+    discovery = c.boolean(raw, "discovery", "discovery", True)
     if c.errors:
         raise ConfigError(c.errors[0][0], c.errors[0][1], c.errors)
     base = source.parent if source else Path.cwd()
@@ -210,7 +212,8 @@ def parse_config(raw: Any, source: Path | None = None) -> Config:
         heartbeat_interval_ms=hb, deadtime_ms=dead, join_timeout_ms=join,
         expected_votes=expected, two_node=two_node, wait_for_all=wait_for_all,
         authkey=base / authkey, state_dir=base / state_dir, control_socket=base / socket_path,
-        agent_roots=tuple(base / r for r in roots), log_level=str(log_level), source=source,
+        agent_roots=tuple(base / r for r in roots), log_level=str(log_level),
+        discovery=discovery, source=source,
     )
 
 

@@ -125,6 +125,22 @@ def test_vigil_metadata_is_ocf_1_1_xml(tmp_path: Path) -> None:
         assert all(a.get("timeout") for a in actions.values())
 
 
+def test_vigil_metadata_passes_the_resource_agents_schema(tmp_path: Path) -> None:
+    schema = Path("/usr/share/resource-agents/metadata.rng")
+    need(schema.parent, "resource-agents")
+    from lxml import etree
+
+    rng = etree.RelaxNG(etree.parse(str(schema)))
+    ex, _ = executor(tmp_path)
+    for agent in (Agent("ocf", "vigil", "Dummy"), HTTP):
+        doc = etree.fromstring(asyncio.run(ex.metadata(agent)).encode())
+        # that schema predates OCF 1.1's parameter hints (Pacemaker's own agents use them too)
+        for param in doc.iter("parameter"):
+            for hint in ("unique-group", "reloadable"):
+                param.attrib.pop(hint, "")
+        assert rng.validate(doc), f"{agent.spec}: {rng.error_log}"
+
+
 # --- vigil's http --------------------------------------------------------------------------
 
 

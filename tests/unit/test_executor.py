@@ -37,7 +37,7 @@ def make_executor(tmp_path: Path, agents: dict[str, str], **kw: int) -> tuple[Ex
         tmp_path / "state",
         [make_root(tmp_path, agents)],
         lambda c, r: changes.append((c, r)),
-        **kw,  # type: ignore[arg-type]
+        **kw,
     )
     return ex, changes
 

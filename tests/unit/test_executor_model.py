@@ -16,7 +16,7 @@ def call(**kw: object) -> m.AgentCall:
         rsc="web", agent=DUMMY, task="start", interval_ms=0, timeout_ms=20000, params=()
     )
     base.update(kw)
-    return m.AgentCall(**base)  # type: ignore[arg-type]
+    return m.AgentCall(**base)
 
 
 def test_op_key_follows_pacemaker() -> None:

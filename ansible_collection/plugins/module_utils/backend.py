@@ -56,11 +56,16 @@ def apply_put(conf, section, elem):
 
 
 def apply_delete(conf, elem_id):
-    """Remove the element with ``elem_id`` from ``conf``; kind ``not_found`` when absent."""
-    live, parent = cibxml.find_by_id(conf, elem_id)
-    if live is None:
+    """Remove ``elem_id`` and what goes with it (:func:`cib.deletion`); the removed ids.
+
+    Kind ``not_found`` when there is no such element.
+    """
+    removed = cibxml.deletion(conf, elem_id)
+    if not removed:
         raise VigilError("not_found", "no element with id %r in the configuration" % elem_id)
-    parent.remove(live)
+    for elem, parent in removed:
+        parent.remove(elem)
+    return [pair[0].get("id") for pair in removed]
 
 
 class LiveCib(object):

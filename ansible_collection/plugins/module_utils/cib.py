@@ -36,6 +36,15 @@ UNORDERED = frozenset(("instance_attributes", "meta_attributes", "utilization",
 
 DURATION_ATTRS = frozenset(("interval", "timeout", "start-delay"))
 
+RESOURCE_TAGS = ("primitive", "group", "clone", "master", "bundle")
+# Attributes through which a constraint names a resource.
+CONSTRAINT_REFS = {
+    "rsc_location": ("rsc",),
+    "rsc_colocation": ("rsc", "with-rsc"),
+    "rsc_order": ("first", "then"),
+    "rsc_ticket": ("rsc",),
+}
+
 _DURATION_UNITS_MS = {
     "": 1000, "s": 1000, "sec": 1000, "secs": 1000, "second": 1000, "seconds": 1000,
     "ms": 1, "msec": 1, "msecs": 1,
@@ -136,7 +145,7 @@ def _display_copy(elem):
 def indent(elem, level=0, step="  "):
     """Indent ``elem`` in place for readable output (ElementTree.indent needs Python 3.9)."""
     pad = "\n" + step * level
-    children = [c for c in elem]
+    children = list(elem)
     if children:
         if not (elem.text or "").strip():
             elem.text = pad + step
@@ -215,6 +224,28 @@ def unique_id(wanted, taken):
         candidate = "%s-%d" % (wanted, counter)
     taken.add(candidate)
     return candidate
+
+
+def deletion(conf, elem_id):
+    """What deleting ``elem_id`` removes, as the daemon does it: ``[(element, parent)]``.
+
+    A primitive that is the last one of its group takes the group with it. Deleting a
+    resource also deletes the constraints that name it (or a resource inside it). Empty when
+    there is no such element.
+    """
+    elem, parent = find_by_id(conf, elem_id)
+    if elem is None:
+        return []
+    if parent is not None and parent.tag == "group" and len(parent.findall("primitive")) == 1:
+        elem, parent = find_by_id(conf, parent.get("id"))
+    removed = [(elem, parent)]
+    if elem.tag in RESOURCE_TAGS:
+        inner = set(e.get("id") for e in elem.iter() if e.tag in RESOURCE_TAGS)
+        constraints = conf.find("constraints")
+        for con in [] if constraints is None else list(constraints):
+            if any(con.get(attr) in inner for attr in CONSTRAINT_REFS.get(con.tag, ())):
+                removed.append((con, constraints))
+    return removed
 
 
 def version_of(cib):

@@ -249,13 +249,22 @@ def describe(prim, parent=None):
 
 
 class Plan(object):
-    """The outcome of comparing the desired state with the CIB that was read."""
+    """The outcome of comparing the desired state with the CIB that was read.
 
-    def __init__(self, before, after, parent):
+    ``removed`` lists, for a deletion, every element that goes: the primitive (or the group
+    it leaves empty) and the constraints that name it.
+    """
+
+    def __init__(self, before, after, parent, removed=()):
         self.before = before
         self.after = after
         self.parent = parent
+        self.removed = list(removed)
         self.changed = not cibxml.equal(before, after)
+
+    @property
+    def removed_ids(self):
+        return [elem.get("id") for elem in self.removed]
 
     @property
     def action(self):
@@ -275,6 +284,7 @@ def plan(cib, spec, state="present"):
         raise VigilError("invalid", "id %r is already used by a <%s> element; cib_resource "
                                     "manages <primitive> elements only" % (rsc_id, live.tag))
     if state == "absent":
-        return Plan(live, None, parent)
+        removed = [pair[0] for pair in cibxml.deletion(conf, rsc_id)]
+        return Plan(live, None, parent, removed)
     taken = cibxml.all_ids(conf, exclude=live)
     return Plan(live, render(spec, live, taken), parent)

@@ -20,7 +20,7 @@ description:
   - Works on a live cluster through the control socket, or on a CIB file (O(cib_file)).
 version_added: 0.1.0
 author:
-  - vigil contributors
+  - vigil contributors (!UNKNOWN)
 options:
   id:
     description:
@@ -78,7 +78,9 @@ attributes:
     membership:
       - vigil.cluster.cluster
 notes:
-  - Constraints that refer to a deleted resource are left in place.
+  - Deleting a resource also deletes the constraints that name it, and its group when it
+    was the group's last member, as the daemon does; RV(removed) lists them and the diff
+    shows them.
 seealso:
   - module: vigil.cluster.cluster_info
 '''
@@ -146,8 +148,18 @@ action:
   type: str
   choices: [none, create, update, delete]
   sample: update
+removed:
+  description:
+    - Ids of the elements a deletion removes (or would remove, in check mode) - the resource,
+      or its group when it was the last member, and the constraints that name it.
+  returned: always
+  type: list
+  elements: str
+  sample: [web, web-prefers-node1]
 version:
-  description: The CIB version (admin_epoch, epoch, num_updates) after the run.
+  description:
+    - The CIB version (admin_epoch, epoch, num_updates) after the run; in check mode or
+      when nothing changed, the version read.
   returned: always
   type: list
   elements: int
@@ -211,11 +223,16 @@ def run(module, backend):
         changed=plan.changed,
         action=plan.action,
         resource=primitive.describe(plan.after, plan.parent),
+        removed=plan.removed_ids if plan.changed else [],
         version=version,
     )
     if module._diff:
         header = "%s: primitive %s" % (backend.where, params["id"])
-        result["diff"] = dict(before=cibxml.display(plan.before), after=cibxml.display(plan.after),
+        if plan.after is None and plan.changed:
+            before = "".join(cibxml.display(elem) for elem in plan.removed)
+        else:
+            before = cibxml.display(plan.before)
+        result["diff"] = dict(before=before, after=cibxml.display(plan.after),
                               before_header=header, after_header=header)
     return result
 

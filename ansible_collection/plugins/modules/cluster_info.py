@@ -17,16 +17,29 @@ description:
   - Read-only.
 version_added: 0.1.0
 author:
-  - vigil contributors
+  - vigil contributors (!UNKNOWN)
 options:
   wait_for:
     description:
       - V(dc) waits until the node knows a DC.
       - V(quorate) waits until this node is online in a quorate partition that has a DC
         (the node has joined the cluster).
+      - V(started) waits until the resource O(resource) is active (C(Started), C(Promoted)
+        or C(Unpromoted)) on at least one node, none of them in O(not_on), and not failed.
       - Omitted, the module answers at once and fails if the daemon does not answer.
     type: str
-    choices: [quorate, dc]
+    choices: [quorate, dc, started]
+  resource:
+    description:
+      - Id of the resource O(wait_for=started) waits for.
+    type: str
+  not_on:
+    description:
+      - With O(wait_for=started), the resource counts as started only on nodes not in this
+        list (for example, after the node that ran it was lost).
+    type: list
+    elements: str
+    default: []
   timeout:
     description:
       - Seconds to wait for O(wait_for) before failing.
@@ -63,10 +76,16 @@ EXAMPLES = r'''
 
 - name: Wait until the resource web runs somewhere
   vigil.cluster.cluster_info:
+    wait_for: started
+    resource: web
   register: info
-  until: info.resources.web.role | default('') == 'Started'
-  retries: 60
-  delay: 0.5
+
+- name: Wait until web runs somewhere else than where it ran
+  vigil.cluster.cluster_info:
+    wait_for: started
+    resource: web
+    not_on: "{{ info.resources.web.nodes }}"
+    timeout: 30
 
 - name: Show where web runs
   ansible.builtin.debug:
@@ -118,6 +137,12 @@ elapsed:
   description: Seconds spent (waiting included).
   returned: always
   type: float
+observed_at:
+  description:
+    - When the node gave the answer returned (and O(wait_for) held), in seconds since the
+      epoch, to time events against other timestamps.
+  returned: success
+  type: float
 error_kind:
   description: On failure, the kind of the last error (C(socket), C(timeout), C(unavailable)...).
   returned: failure
@@ -131,52 +156,21 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.vigil.cluster.plugins.module_utils.client import ControlClient
 from ansible_collections.vigil.cluster.plugins.module_utils.common import argument_spec
 from ansible_collections.vigil.cluster.plugins.module_utils.errors import VigilError
+from ansible_collections.vigil.cluster.plugins.module_utils.status import (
+    condition_met, describe_wait, summarize)
 
-POLL_INTERVAL_S = 0.2
-
-
-def summarize(status):
-    """Convenience values computed from a status object."""
-    nodes = status.get("nodes") or []
-    online = [n.get("name") for n in nodes if n.get("online")]
-    resources = {}
-    for rsc in status.get("resources") or []:
-        agent = ":".join(str(p) for p in (rsc.get("class"), rsc.get("provider"), rsc.get("type")) if p)
-        resources[rsc.get("id")] = dict(role=rsc.get("role"), nodes=list(rsc.get("nodes") or []),
-                                        failed=bool(rsc.get("failed")), agent=agent)
-    quorate = bool(status.get("quorate"))
-    dc = status.get("dc")
-    return dict(
-        quorate=quorate,
-        dc=dc,
-        node=status.get("node"),
-        joined=bool(quorate and dc and status.get("node") in online),
-        online_nodes=online,
-        resources=resources,
-    )
-
-
-def condition_met(wait_for, facts):
-    if wait_for == "dc":
-        return bool(facts["dc"])
-    if wait_for == "quorate":
-        return facts["joined"]
-    return True
-
-
-def describe_wait(wait_for, facts, error):
-    if error is not None:
-        return "last error: %s" % error
-    return "last status: quorate=%s, dc=%s, online nodes=%s" % (
-        facts["quorate"], facts["dc"], ", ".join(facts["online_nodes"]) or "none")
+POLL_INTERVAL_S = 0.1
 
 
 def main():
     module = AnsibleModule(
         argument_spec=argument_spec(dict(
-            wait_for=dict(type="str", choices=["quorate", "dc"]),
+            wait_for=dict(type="str", choices=["quorate", "dc", "started"]),
+            resource=dict(type="str"),
+            not_on=dict(type="list", elements="str", default=[]),
             timeout=dict(type="float", default=60),
         ), cib=False),
+        required_if=[("wait_for", "started", ("resource",))],
         supports_check_mode=True,
     )
     wait_for = module.params["wait_for"]
@@ -190,8 +184,8 @@ def main():
         try:
             status = client.call("status")
             facts = summarize(status)
-            if condition_met(wait_for, facts):
-                module.exit_json(changed=False, cluster=status,
+            if condition_met(module.params, facts):
+                module.exit_json(changed=False, cluster=status, observed_at=time.time(),
                                  elapsed=round(time.monotonic() - start, 3), **facts)
         except VigilError as exc:
             error = exc
@@ -200,9 +194,9 @@ def main():
                                  elapsed=round(time.monotonic() - start, 3))
         if time.monotonic() >= deadline:
             module.fail_json(
-                msg="%s at %s: condition %r not met within %.1f s (%s)"
-                    % ("vigild", module.params["socket"], wait_for, timeout_s,
-                       describe_wait(wait_for, facts, error)),
+                msg="vigild at %s: %r not reached within %.1f s (%s)"
+                    % (module.params["socket"], wait_for, timeout_s,
+                       describe_wait(module.params, facts, error)),
                 error_kind=error.kind if error is not None else "timeout",
                 elapsed=round(time.monotonic() - start, 3))
         time.sleep(POLL_INTERVAL_S)

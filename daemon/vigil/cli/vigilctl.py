@@ -77,6 +77,11 @@ def parser() -> argparse.ArgumentParser:
     rd = rsub.add_parser("delete", help="delete a resource and the constraints naming it")
     rd.add_argument("id")
 
+    d = sub.add_parser("discover", help="list vigil nodes advertised by zeroconf")
+    d.add_argument("--timeout", type=float, default=3.0, help="seconds to listen")
+    d.add_argument("--interface", default="0.0.0.0", help="address of the interface")
+    d.add_argument("--json", action="store_true")
+
     lp = sub.add_parser("loopback-poweroff", help="simulate power loss of a node that "
                         "shares this machine (tests, demos)")
     lp.add_argument("--config", type=Path, required=True, help="that node's config file")
@@ -141,6 +146,20 @@ def run(args: argparse.Namespace) -> int:
         extra = [r for r in result.get("removed", []) if r != args.id]
         print(f"resource {args.id} deleted" + (f" with {', '.join(extra)}" if extra else "")
               + f"; CIB version {result['version']}")
+    elif args.command == "discover":
+        import asyncio
+
+        from ..io.discovery import browse
+
+        found = asyncio.run(browse(args.timeout, args.interface))
+        if args.json:
+            print(json.dumps(found, indent=2))
+        for n in [] if args.json else found:
+            print(f"{n['cluster']:<16} {n['node']:<16} id {n['id']:<4} "
+                  f"{','.join(n['addresses'])}:{n['port']} ({n['transport']}, "
+                  f"protocol {n['protocol']})")
+        if not found and not args.json:
+            print(f"no vigil nodes answered within {args.timeout:g} s")
     elif args.command == "loopback-poweroff":
         print(loopback.poweroff(args.config))
     elif args.command == "simulate":

@@ -18,13 +18,13 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeAlias
 
 from lxml import etree
 
 from ..errors import CibConflict, CibExists, CibInvalid, CibNotFound
 
-Element = etree._Element
+Element: TypeAlias = etree._Element
 Version = tuple[int, int, int]
 
 VALIDATE_WITH = "pacemaker-3.9"
@@ -170,7 +170,7 @@ def validate(cib: Element) -> None:
             if el.tag in RESOURCE_TAGS | set(CONSTRAINT_REFS) | {"nvpair", "op"}:
                 raise CibInvalid(f"{describe(el)} under {describe(el.getparent())} has no id")
             continue
-        if not ident or not re.match(r"^[A-Za-z_][\w.:-]*$", ident):
+        if el.tag != "node" and not re.match(r"^[A-Za-z_][\w.:-]*$", ident):
             raise CibInvalid(f"{describe(el)}: id {ident!r} is not a valid XML id")
         if ident in ids and el.tag != "node":
             raise CibInvalid(f"{describe(el)}: id {ident!r} is used twice")

@@ -82,9 +82,11 @@ class ClusterSpec:
 
 class Controller:
     def __init__(self, spec: ClusterSpec, incarnation: int, cib: C.Element | None,
-                 now_ms: int, counters: Callable[[], dict[str, int]] | None = None) -> None:
+                 now_ms: int, counters: Callable[[], dict[str, int]] | None = None,
+                 term: int = 0) -> None:
         self.spec = spec
         self.incarnation = incarnation
+        self.term = term
         self.cib = cib if cib is not None else C.new_cib()
         self.membership = Membership(
             spec.me, spec.votes, spec.deadtime_ms, spec.heartbeat_interval_ms,
@@ -96,7 +98,9 @@ class Controller:
         self.dc: int | None = None
         self.claims: dict[int, int | None] = {}
         self.peer_versions: dict[int, tuple[int, int, int]] = {}
+        self.peer_terms: dict[int, int] = {}
         self.last_hb_ms = -10**9
+        self.view_changed_ms = now_ms
         self.call_id = 0
         self.forwarded: dict[int, int] = {}  # client rid -> deadline_ms
         self.shutdown_since: int | None = None
@@ -126,7 +130,15 @@ class Controller:
             self.duties.cib_changed(reason)
 
     def emit_persist(self) -> None:
-        self.emit(Persist(C.to_bytes(self.cib), C.version(self.cib)))
+        self.emit(Persist(C.to_bytes(self.cib), C.version(self.cib), self.term))
+
+    def rank(self, node_id: int) -> tuple[int, int, int, int]:
+        """Which replica is newest: (admin_epoch, DC term, epoch, num_updates)."""
+        if node_id == self.spec.me:
+            a, e, n = C.version(self.cib)
+            return (a, self.term, e, n)
+        a, e, n = self.peer_versions.get(node_id, (0, 0, 0))
+        return (a, self.peer_terms.get(node_id, 0), e, n)
 
     def handle(self, event: Event) -> list[Command]:
         self._out = []
@@ -162,6 +174,7 @@ class Controller:
                      f"members {self._names(change.members)}, quorate={change.quorate}")
             for node in change.left:
                 self.claims.pop(node, None)
+            self.view_changed_ms = self.now_ms
             self.duties.view_changed(change)
         if self.now_ms - self.last_hb_ms >= self.spec.heartbeat_interval_ms:
             self.last_hb_ms = self.now_ms
@@ -173,10 +186,13 @@ class Controller:
 
     def _heartbeat(self) -> dict[str, Any]:
         return {"t": "hb", "c": self.spec.cluster_name, "dc": self.dc,
-                "v": list(C.version(self.cib)), "m": sorted(self.membership.members),
+                "v": list(C.version(self.cib)), "term": self.term,
+                "m": sorted(self.membership.members),
                 "q": self.membership.quorate}
 
     def _on_heartbeat(self, hb: Heartbeat) -> None:
+        if hb.now_ms is not None:
+            self.now_ms = max(self.now_ms, hb.now_ms)
         msg = hb.msg
         if msg.get("c") != self.spec.cluster_name or hb.sender == self.spec.me:
             return
@@ -186,18 +202,24 @@ class Controller:
         version = msg.get("v")
         if isinstance(version, list) and len(version) == 3:
             self.peer_versions[hb.sender] = (int(version[0]), int(version[1]), int(version[2]))
+        term = msg.get("term")
+        if isinstance(term, int):
+            self.peer_terms[hb.sender] = term
         if change:
             self.log(f"view changed: {self._describe(change.joined, 'joined')}"
                      f"{self._describe(change.restarted, ' restarted')}; members "
                      f"{self._names(change.members)}, quorate={change.quorate}")
+            self.view_changed_ms = self.now_ms
             self.duties.view_changed(change)
         self._elect()
         if self.is_dc:
             self.duties.peer_version(hb.sender)
 
     def _elect(self) -> None:
-        settled = (self.now_ms - self.started_ms >= self.spec.join_timeout_ms
+        started = (self.now_ms - self.started_ms >= self.spec.join_timeout_ms
                    or len(self.membership.members) == len(self.spec.names))
+        quiet = self.now_ms - self.view_changed_ms >= 2 * self.spec.heartbeat_interval_ms
+        settled = started and quiet
         dc, reason = choose_dc(self.spec.me, self.membership.members, self.membership.quorate,
                                self.dc, self.claims, settled)
         if dc != self.dc:
@@ -216,7 +238,8 @@ class Controller:
         if kind == "cib":
             self._adopt_from_dc(sender, msg)
         elif kind == "cib_pull":
-            self.emit(Send(sender, {"t": "cib_push", "xml": C.to_bytes(self.cib).decode()}))
+            self.emit(Send(sender, {"t": "cib_push", "xml": C.to_bytes(self.cib).decode(),
+                                    "term": self.term}))
         elif kind == "exec":
             self._exec(sender, msg)
         elif kind == "cancel":
@@ -232,8 +255,13 @@ class Controller:
         if sender != self.dc:
             return
         new = C.parse(str(msg["xml"]), "CIB from the DC")
-        if C.version(new) != C.version(self.cib) or C.canonical(new) != C.canonical(self.cib):
+        term = int(msg.get("term", self.term))
+        if (term != self.term or C.version(new) != C.version(self.cib)
+                or C.canonical(new) != C.canonical(self.cib)):
+            self.term = term
             self.set_cib(new, "replica from the DC")
+        if "pid" in msg:  # the DC waits for a majority to hold this write before acking it
+            self.emit(Send(sender, {"t": "cib_ack", "pid": msg["pid"]}))
 
     def _exec(self, sender: int, msg: dict[str, Any]) -> None:
         action = action_from_dict(msg["action"])
@@ -265,7 +293,7 @@ class Controller:
             elif op == "cib_get":
                 self.emit(Reply(rid, {"ok": True, "result": self._cib_get(req)}))
             elif self.is_dc:
-                self.emit(Reply(rid, self.duties.write(req)))
+                self.duties.write(req, lambda reply: self.emit(Reply(rid, reply)))
             elif self.dc is None:
                 raise Unavailable("no DC: the cluster has no quorum or is still electing "
                                   "one; writes are refused")

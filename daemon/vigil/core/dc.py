@@ -10,6 +10,13 @@ Rules
   therefore unclean; one that said ``leave`` is cleanly down.
 * Every CIB change is sent to all members at once; a member whose heartbeat shows another
   version gets the CIB again (at most every two heartbeat intervals).
+* Writes are acknowledged only once a majority of votes (the DC included) holds the new
+  CIB: a DC cut off into a minority never acknowledges, so an acknowledged write survives
+  the DC's death and any partition.
+* Terms: each DC takes a term one above every term it has seen. Replicas are ranked by
+  (admin_epoch, term, epoch, num_updates): after a partition heals, what a majority DC
+  wrote beats what a cut-off DC wrote, even with a lower epoch. The DC then moves its
+  epoch past every member's, so no replica's version ever goes backwards.
 * Scheduling: when the CIB changed since the last scheduler run and no transition is
   running, run the scheduler on a snapshot (archived for replay) and start its graph.
   Configuration changes, membership changes and unexpected results abort the running
@@ -19,9 +26,12 @@ Rules
 from __future__ import annotations
 
 import copy
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..errors import CibInvalid, VigilError
+from ..errors import CibInvalid, Unavailable, VigilError
 from . import cib as C
 from . import status as S
 from .cibops import WRITE_OPS
@@ -36,6 +46,16 @@ if TYPE_CHECKING:
 
 RETRY_AFTER_FAILURE_MS = 1000
 ACTION_GRACE_MS = 5000
+WRITE_ACK_TIMEOUT_MS = 5000
+Respond = Callable[[dict[str, Any]], None]
+
+
+@dataclass
+class PendingWrite:
+    respond: Respond
+    reply: dict[str, Any]
+    deadline_ms: int
+    acked: set[int] = field(default_factory=set)
 
 
 class DcDuties:
@@ -51,33 +71,41 @@ class DcDuties:
         self.deadlines: dict[int, int] = {}  # action id -> deadline_ms
         self.sent: dict[int, tuple[tuple[int, int, int], int]] = {}  # node -> (version, at_ms)
         self.leaving: set[int] = set()
+        self.writes: dict[int, PendingWrite] = {}
+        self.pids = itertools.count(1)
         self.uuid = f"vigil-{ctrl.spec.me}-{ctrl.incarnation}"
 
     # ------------------------------------------------------------------ role changes
     def take_over(self) -> None:
         c = self.ctrl
         self.active, self.synced, self.run = True, False, None
-        mine = C.version(c.cib)
-        newest = max(((v, n) for n, v in c.peer_versions.items() if n in c.membership.members),
-                     default=None)
-        if newest and newest[0] > mine:
-            c.log(f"pulling the CIB {list(newest[0])} from {c.name(newest[1])} "
-                  f"(mine is {list(mine)})")
-            self.sync_deadline_ms = c.now_ms + max(c.spec.join_timeout_ms, 1000)
-            c.emit(Send(newest[1], {"t": "cib_pull"}))
+        best = max(c.membership.members, key=lambda n: (c.rank(n), n == c.spec.me))
+        if best != c.spec.me and c.rank(best) > c.rank(c.spec.me):
+            self._pull(best)
         else:
             self._synced()
+
+    def _pull(self, node: int) -> None:
+        c = self.ctrl
+        c.log(f"pulling the CIB {list(c.rank(node))} from {c.name(node)} "
+              f"(mine is {list(c.rank(c.spec.me))})")
+        self.synced = False
+        self.sync_deadline_ms = c.now_ms + max(c.spec.join_timeout_ms, 1000)
+        c.emit(Send(node, {"t": "cib_pull"}))
 
     def resign(self) -> None:
         if self.run and not self.run.finished:
             self.ctrl.log("no longer DC: abandoning the running transition", "warning")
         self.active, self.synced, self.run = False, False, None
         self.deadlines.clear()
+        self._fail_writes("the DC lost its role before a majority confirmed the write")
 
     def _synced(self) -> None:
         c = self.ctrl
         self.synced = True
+        c.term = max([c.term, *c.peer_terms.values()]) + 1
         new = copy.deepcopy(c.cib)
+        self._move_epoch_past_members(new)
         added = C.ensure_nodes(new, sorted(c.spec.names.items()))
         if added is not None:
             new = added
@@ -123,41 +151,98 @@ class DcDuties:
         self.dirty = True
         if abort and self.run and not self.run.finished:
             self.run.abort(reason)
-        xml = C.to_bytes(c.cib).decode()
+        self.replicate()
+
+    def replicate(self, pid: int | None = None) -> None:
+        c = self.ctrl
+        msg: dict[str, Any] = {"t": "cib", "xml": C.to_bytes(c.cib).decode(), "term": c.term}
+        if pid is not None:
+            msg["pid"] = pid
         version = C.version(c.cib)
         for node in c.membership.members - {c.spec.me}:
             self.sent[node] = (version, c.now_ms)
-            c.emit(Send(node, {"t": "cib", "xml": xml}))
+            c.emit(Send(node, msg))
+
+    def _move_epoch_past_members(self, cib: C.Element) -> None:
+        """Give the CIB an epoch above every replica known, so adopting it never goes back."""
+        c = self.ctrl
+        admin, epoch, _ = C.version(cib)
+        versions = [(admin, epoch)] + [v[:2] for v in c.peer_versions.values()]
+        top_admin = max(a for a, _ in versions)
+        top_epoch = max(e for a, e in versions if a == top_admin)
+        C.set_version(cib, (top_admin, top_epoch + 1, 0))
 
     def peer_version(self, node: int) -> None:
         c = self.ctrl
         if not self.synced:
             return
+        if c.rank(node) > c.rank(c.spec.me):
+            self._pull(node)  # a member holds a newer replica than the DC
+            return
         mine = C.version(c.cib)
-        if c.peer_versions.get(node) == mine:
+        if c.peer_versions.get(node) == mine and c.peer_terms.get(node) == c.term:
+            return
+        other = c.peer_versions.get(node, (0, 0, 0))
+        if c.peer_terms.get(node, 0) != c.term and other[:2] >= mine[:2]:
+            # a replica from another DC's term (a healed partition) with an epoch as high
+            # as ours: move past it so that adopting ours never takes that node back
+            new = copy.deepcopy(c.cib)
+            self._move_epoch_past_members(new)
+            c.log(f"moving the epoch past {c.name(node)}'s {list(other)}")
+            c.set_cib(new, "epoch moved past a member's")
             return
         last = self.sent.get(node)
         if last and last[0] == mine and c.now_ms - last[1] < 2 * c.spec.heartbeat_interval_ms:
             return
         self.sent[node] = (mine, c.now_ms)
-        c.emit(Send(node, {"t": "cib", "xml": C.to_bytes(c.cib).decode()}))
+        c.emit(Send(node, {"t": "cib", "xml": C.to_bytes(c.cib).decode(), "term": c.term}))
 
-    def write(self, req: dict[str, Any]) -> dict[str, Any]:
+    def write(self, req: dict[str, Any], respond: Respond) -> None:
+        """Apply a client write; respond once a majority holds it (or with an error)."""
         from .controller import error_reply
 
+        c = self.ctrl
         if not self.synced:
-            return error_reply(VigilError("the DC is still synchronising the CIB; retry"))
+            respond(error_reply(Unavailable("the DC is still synchronising the CIB; retry")))
+            return
         handler = WRITE_OPS.get(str(req.get("op")))
         if handler is None:
-            return error_reply(CibInvalid(f"unknown operation {req.get('op')!r}"))
+            respond(error_reply(CibInvalid(f"unknown operation {req.get('op')!r}")))
+            return
         try:
-            new, result = handler(self.ctrl.cib, req)
+            new, result = handler(c.cib, req)
         except VigilError as exc:
-            return error_reply(exc)
-        if new is not None:
-            self.ctrl.log(f"CIB {result['version']}: {req.get('op')} applied")
-            self.ctrl.set_cib(new, f"{req.get('op')} from a client")
-        return {"ok": True, "result": result}
+            respond(error_reply(exc))
+            return
+        reply = {"ok": True, "result": result}
+        if new is None:
+            respond(reply)
+            return
+        c.log(f"CIB {result['version']}: {req.get('op')} applied")
+        pid = next(self.pids)
+        self.writes[pid] = PendingWrite(respond, reply, c.now_ms + WRITE_ACK_TIMEOUT_MS)
+        c.cib = new
+        c.emit_persist()
+        self.dirty = True
+        if self.run and not self.run.finished:
+            self.run.abort(f"{req.get('op')} from a client")
+        self.replicate(pid)
+        self._check_write(pid)
+
+    def _check_write(self, pid: int) -> None:
+        c = self.ctrl
+        pending = self.writes.get(pid)
+        if pending and c.membership.is_majority(frozenset(pending.acked | {c.spec.me})):
+            del self.writes[pid]
+            pending.respond(pending.reply)
+
+    def _fail_writes(self, why: str) -> None:
+        from .controller import error_reply
+
+        for pid in list(self.writes):
+            pending = self.writes.pop(pid)
+            pending.respond(error_reply(Unavailable(
+                f"{why}; the change may or may not persist - read the CIB and retry")))
 
     # ------------------------------------------------------------------ messages
     def message(self, sender: int, kind: str, msg: dict[str, Any]) -> None:
@@ -165,8 +250,14 @@ class DcDuties:
         if kind == "cib_push":
             self._on_push(sender, msg)
         elif kind == "write":
-            c.emit(Send(sender, {"t": "write_reply", "rid": msg["rid"],
-                                 "reply": self.write(msg["req"])}))
+            rid = msg["rid"]
+            self.write(msg["req"], lambda reply: c.emit(
+                Send(sender, {"t": "write_reply", "rid": rid, "reply": reply})))
+        elif kind == "cib_ack":
+            pending = self.writes.get(int(msg["pid"]))
+            if pending is not None:
+                pending.acked.add(sender)
+                self._check_write(int(msg["pid"]))
         elif kind in ("exec_result", "monitor_change"):
             self._on_result(sender, kind, msg)
         elif kind == "shutdown":
@@ -183,8 +274,11 @@ class DcDuties:
         if self.synced:
             return
         new = C.parse(str(msg["xml"]), f"CIB pushed by {c.name(sender)}")
-        if C.version(new) > C.version(c.cib):
+        term = int(msg.get("term", 0))
+        a, e, n = C.version(new)
+        if (a, term, e, n) > c.rank(c.spec.me):
             c.cib = new
+            c.term = term
         self._synced()
 
     def _status_edit(self, reason: str, edit: Any, abort: bool = True) -> None:
@@ -226,6 +320,8 @@ class DcDuties:
         c = self.ctrl
         if not self.active:
             return
+        if any(c.now_ms >= w.deadline_ms for w in self.writes.values()):
+            self._fail_writes("a majority did not confirm the write in time")
         if not self.synced:
             if c.now_ms >= self.sync_deadline_ms:
                 c.log("the CIB pull was not answered: continuing with my own copy", "warning")

@@ -11,8 +11,12 @@ current DC still a member and claiming,     keep it: a healthy DC is not replace
 no lower-id claimant                        node joins (stability)
 some members claim                          the lowest-id claimant (two DCs after a
                                             partition heals: the higher one steps down)
+a member says another member is DC          wait to hear that DC's own claim (a node that
+                                            rejoins must not grab the role)
 nobody claims, not yet settled              no DC yet: wait for the join timeout so a
-                                            cluster starting together elects once
+                                            cluster starting together elects once, and
+                                            after each view change long enough to hear
+                                            every member's claim
 nobody claims, settled                      the lowest-id member
 =========================================  =================================================
 
@@ -38,6 +42,9 @@ def choose_dc(me: int, members: frozenset[int], quorate: bool, current: int | No
     if claimants:
         winner = min(claimants)
         return winner, f"node {winner} is the lowest-id node claiming to be DC"
+    believed = {beliefs[n] for n in members if beliefs.get(n) in members} - {me}
+    if believed:
+        return None, f"waiting to hear node {min(b for b in believed if b is not None)} claim DC"
     if not settled:
         return None, "waiting for the join timeout before electing a DC"
     winner = min(members)

@@ -25,6 +25,7 @@ class Heartbeat:
     sender: int
     incarnation: int
     msg: dict[str, Any]
+    now_ms: int | None = None  # when it arrived (monotonic); None: the last tick's time
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,7 @@ class CancelRecurring:
 class Persist:
     xml: bytes
     version: tuple[int, int, int]
+    term: int = 0
 
 
 @dataclass(frozen=True)

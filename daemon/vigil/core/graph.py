@@ -75,6 +75,13 @@ class Transition:
     summary: tuple[str, ...] = ()
     # messages about things that could not be done (blocked actions, config problems)
     notes: tuple[str, ...] = ()
+    # promotable resources only: resource id -> {"Promoted": nodes, "Unpromoted": nodes}
+    roles: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
+    # nodes fenced by this transition (sorted)
+    fencing: tuple[str, ...] = ()
+    # allocation scores as crm_simulate -s shows them:
+    # {"primitive"|"group"|"clone"|"promotion": {rsc: {node: score}}}
+    scores: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
 
     @property
     def is_empty(self) -> bool:

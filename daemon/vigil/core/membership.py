@@ -84,6 +84,14 @@ class Membership:
         peer = self.peers.get(node_id)
         return peer.liveness if peer else Liveness.DEAD
 
+    def is_majority(self, nodes: frozenset[int]) -> bool:
+        """Whether these nodes' votes alone would make a quorum (write acknowledgement)."""
+        votes = sum(self.my_votes if n == self.me else self.peers[n].votes
+                    for n in nodes if n == self.me or n in self.peers)
+        if self.two_node:
+            return votes >= 1
+        return votes * 2 > self.expected_votes
+
     def _compute_quorate(self, members: frozenset[int]) -> bool:
         if not self.all_seen:
             return False

@@ -158,8 +158,9 @@ def record_op(cib: Element, rec: OpRecord) -> None:
     else:
         ids = [f"{action.rsc}_last_0"]
         if action.task == "stop":
-            for old in lr.findall("lrm_rsc_op"):
-                if old.get("interval", "0") != "0":
+            for old in lr.findall("lrm_rsc_op"):  # a stop ends the recurring monitors
+                if old.get("interval", "0") != "0" and not old.get("id", "").endswith(
+                        "_last_failure_0"):
                     lr.remove(old)
     if failed:
         ids.append(f"{action.rsc}_last_failure_0")

@@ -2,7 +2,8 @@
 
 Resource state comes from the scheduler's own reading of the status section
 (:func:`vigil.core.scheduler.current_state`), so ``vigilctl status`` and the scheduler
-never disagree about where something runs.
+never disagree about where something runs. Node online-ness is this node's live view of
+the membership; standby and unclean come from the CIB as the scheduler reads it.
 """
 
 from __future__ import annotations
@@ -10,34 +11,53 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from . import cib as C
+from .scheduler import ClusterState, current_state
 
 if TYPE_CHECKING:
     from .controller import Controller
 
 
-def _standby(cib: C.Element, node_id: int, name: str) -> bool:
-    for path in (f"configuration/nodes/node[@uname='{name}']//nvpair[@name='standby']",
-                 f"status/node_state[@id='{node_id}']//nvpair[@name='standby']"):
-        nv = cib.find(path)
-        if nv is not None and nv.get("value", "").lower() in ("on", "true", "yes", "1"):
-            return True
-    return False
+def resources_view(state: ClusterState) -> list[dict[str, Any]]:
+    """Primitives (clone instances folded into their base id), in configuration order."""
+    out: dict[str, dict[str, Any]] = {}
+    for rsc in state.primitives():
+        if rsc.orphan and not rsc.running:
+            continue
+        agent = rsc.agent
+        entry = out.setdefault(rsc.base, {
+            "id": rsc.base, "class": agent.cls if agent else None,
+            "provider": agent.provider if agent else None,
+            "type": agent.type if agent else None,
+            "role": "Stopped", "nodes": [], "failed": False,
+            "managed": rsc.managed,
+        })
+        entry["nodes"] = sorted(set(entry["nodes"]) | set(rsc.running))
+        entry["failed"] = entry["failed"] or rsc.failed
+        if rsc.running and entry["role"] in ("Stopped", "Started"):
+            entry["role"] = rsc.role_name
+        if rsc.failed:
+            entry["role"] = "Failed"
+    return list(out.values())
+
+
+def failed_view(state: ClusterState) -> list[dict[str, Any]]:
+    return [{"rsc": f.rsc, "op": f.task, "interval_ms": f.interval_ms, "node": f.node,
+             "rc": f.rc, "op_status": f.status, "reason": f.exit_reason,
+             "last_rc_change": f.last_rc_change} for f in state.failed_ops]
 
 
 def status_view(ctrl: Controller) -> dict[str, Any]:
-    from .scheduler import current_state
-
     cib = ctrl.cib
+    state = current_state(cib, ctrl.wall_s)
     members = ctrl.membership.members
     nodes = []
     for node_id, name in sorted(ctrl.spec.names.items()):
-        ns = cib.find(f"status/node_state[@id='{node_id}']")
+        known = state.nodes.get(name)
         online = node_id in members
-        unclean = (not online and ns is not None and ns.get("expected") == "member"
-                   and C.get_property(cib, "stonith-enabled") not in ("false", "0", "no", "off"))
         nodes.append({"name": name, "id": node_id, "online": online,
-                      "standby": _standby(cib, node_id, name), "unclean": unclean})
-    state = current_state(cib, ctrl.wall_s)
+                      "standby": bool(known and known.standby),
+                      "maintenance": bool(known and known.maintenance),
+                      "unclean": bool(not online and known and known.unclean)})
     return {
         "cluster_name": ctrl.spec.cluster_name,
         "node": ctrl.spec.my_name,
@@ -46,15 +66,13 @@ def status_view(ctrl: Controller) -> dict[str, Any]:
         "version": list(C.version(cib)),
         "dc_state": ctrl.duties.state if ctrl.is_dc else None,
         "nodes": nodes,
-        "resources": state.resources_view(),
-        "failed_actions": state.failed_view(),
+        "resources": resources_view(state),
+        "failed_actions": failed_view(state),
         "counters": ctrl.counters(),
     }
 
 
 def active_on(cib: C.Element, node: str, wall_s: float) -> list[str]:
     """Resources active on a node according to the CIB (shutdown waits for none)."""
-    from .scheduler import current_state
-
     state = current_state(cib, wall_s)
-    return sorted(r["id"] for r in state.resources_view() if node in r["nodes"])
+    return sorted(r.id for r in state.primitives() if node in r.running)

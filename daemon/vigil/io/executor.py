@@ -9,7 +9,8 @@ Agents
 * ``lsb:NAME`` runs ``/etc/init.d/NAME start|stop|status`` (status 1-3 -> rc 7).
 * ``systemd:UNIT`` runs ``systemctl``; when PID 1 is not systemd (no ``/run/systemd/system``)
   the result is rc 3 with op_status 3 (not supported). ``service:NAME`` is systemd when
-  booted with it and the unit exists, LSB otherwise.
+  booted with it and the unit exists, LSB otherwise. Both live in :mod:`vigil.io.initsys`.
+* Other classes (``stonith``: see :mod:`vigil.io.fencer`) are rc 3, op_status 3.
 
 Environment of OCF agents
 -------------------------
@@ -29,6 +30,11 @@ state apart:
   HA_VARRUN: its state file is ``${HA_RSCTMP}/Dummy-<instance>.state`` (``ocf-directories``
   only defaults HA_RSCTMP to ``/run/resource-agents``, so the variable wins). IPaddr2 keeps its
   ``send_arp`` pid files there too. The ``state`` instance parameter overrides both.
+
+Debian's ``ocf:pacemaker:Stateful`` (and agents using ``ocf_promotion_score``) call
+``${HA_SBIN_DIR:-/usr/sbin}/crm_attribute --promotion`` to set promotion scores; without a
+Pacemaker CIB that prints "Could not connect to the CIB" on stderr and the action still
+succeeds (the exit code is ignored). vigil does not set ``HA_SBIN_DIR``.
 
 Rules
 -----

@@ -18,8 +18,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from lxml import etree
-
 from ..config import Config
 from ..core import cib as C
 from ..core.controller import ClusterSpec, Controller, error_reply
@@ -47,6 +45,7 @@ from ..core.execmodel import AgentCall, AgentResult
 from ..core.graph import Action, Agent
 from ..errors import AgentError, CibInvalid, VigilError
 from .control import ControlServer
+from .discovery import Advertiser
 from .executor import Executor
 from .storage import Storage
 from .transport import Transport
@@ -92,12 +91,14 @@ class Node:
         self.keys = [read_authkey(cfg.authkey)]
         self.incarnation = time.time_ns() // 1000
         self.ctrl = Controller(spec_from_config(cfg), self.incarnation, self.storage.load(),
-                               self._now_ms(), counters=self._counters)
+                               self._now_ms(), counters=self._counters,
+                               term=self.storage.term)
         self.transport = Transport(cfg, self.keys, self.incarnation, self._on_heartbeat,
                                    self._on_message)
         self.executor = Executor(cfg.me.name, cfg.state_dir, list(cfg.agent_roots),
                                  self._on_monitor_change)
         self.control = ControlServer(cfg.control_socket, self._on_request)
+        self.advertiser = Advertiser(cfg) if cfg.discovery else None
         self.pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self.rid = 0
         self.recurring: dict[tuple[str, int], Action] = {}
@@ -118,6 +119,8 @@ class Node:
             loop.add_signal_handler(sig, self._on_signal, sig)
         await self.transport.start()
         await self.control.start()
+        if self.advertiser:
+            await self.advertiser.start()
         log.info("node %s (id %d) of cluster %s up; control socket %s", self.cfg.node_name,
                  self.cfg.me.id, self.cfg.cluster_name, self.cfg.control_socket)
         _notify_systemd("READY=1")
@@ -134,6 +137,8 @@ class Node:
         finally:
             await asyncio.sleep(0.2)  # let the last messages (leave, CIB) go out
             await self.control.close()
+            if self.advertiser:
+                await self.advertiser.close()
             await self.executor.close()
             await self.transport.close()
             log.info("node %s stopped", self.cfg.node_name)
@@ -151,7 +156,7 @@ class Node:
             self._do(cmd)
 
     def _on_heartbeat(self, sender: int, incarnation: int, msg: dict[str, Any]) -> None:
-        self.feed(Heartbeat(sender, incarnation, msg))
+        self.feed(Heartbeat(sender, incarnation, msg, self._now_ms()))
 
     def _on_message(self, sender: int, _inc: int, msg: dict[str, Any]) -> None:
         self.feed(PeerMessage(sender, msg))
@@ -227,7 +232,7 @@ class Node:
         elif isinstance(cmd, CancelRecurring):
             self._cancel(cmd)
         elif isinstance(cmd, Persist):
-            self.storage.save(cmd.xml, cmd.version)
+            self.storage.save(cmd.xml, cmd.version, cmd.term)
         elif isinstance(cmd, Archive):
             self.storage.archive(cmd.xml)
         elif isinstance(cmd, Log):
@@ -276,4 +281,3 @@ def _notify_systemd(state: str) -> None:
             log.warning("could not notify systemd: %s", exc)
 
 
-__all__ = ["Node", "read_authkey", "spec_from_config", "etree"]

@@ -100,6 +100,9 @@ async def run_process(
         _drain(transport, collector)
     except asyncio.CancelledError:
         _signal_group(pid, signal.SIGKILL)
+        # let the child be reaped before the transport goes (no zombie, no warning)
+        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+            await asyncio.wait_for(asyncio.shield(exited), 1.0)
         raise
     finally:
         transport.close()

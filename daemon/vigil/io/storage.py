@@ -49,6 +49,7 @@ class Storage:
             d.mkdir(parents=True, exist_ok=True)
         self.last_epoch: tuple[int, int] | None = None
         self.pe_seq = self._last_pe_seq()
+        self.term = self.load_term()
 
     def load(self) -> C.Element | None:
         """The persisted CIB, or None when there is none (a new node)."""
@@ -73,7 +74,13 @@ class Storage:
             return cib
         return None
 
-    def save(self, xml: bytes, version: tuple[int, int, int]) -> None:
+    def load_term(self) -> int:
+        try:
+            return int((self.dir / "term").read_text().strip())
+        except (OSError, ValueError):
+            return 0
+
+    def save(self, xml: bytes, version: tuple[int, int, int], term: int = 0) -> None:
         epoch = version[:2]
         if self.last_epoch is not None and epoch != self.last_epoch and self.cib_path.exists():
             backup = self.backups / f"cib-{self.last_epoch[0]}.{self.last_epoch[1]}.xml"
@@ -81,6 +88,9 @@ class Storage:
             self._prune(self.backups.glob("cib-*.xml"), BACKUPS)
         _atomic_write(self.cib_path, xml)
         _atomic_write(self.digest_path, hashlib.sha256(xml).hexdigest().encode() + b"\n")
+        if term != self.term:
+            _atomic_write(self.dir / "term", f"{term}\n".encode())
+            self.term = term
         self.last_epoch = epoch
 
     def archive(self, xml: bytes) -> Path:

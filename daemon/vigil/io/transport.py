@@ -63,6 +63,7 @@ class Transport:
         cfg = self.cfg
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)  # bursts of 64 nodes
         if cfg.transport_mode == "multicast":
             sock.bind((cfg.group, cfg.port))
             iface = socket.inet_aton(cfg.interface)

@@ -79,7 +79,7 @@ def parse_rule(el: Element) -> Rule:
             spec: dict[str, str] = {}
             for sub in child:
                 if isinstance(sub.tag, str) and sub.tag in ("date_spec", "duration"):
-                    spec.update({k: v for k, v in sub.attrib.items() if k != "id"})
+                    spec.update({str(k): str(v) for k, v in sub.attrib.items() if k != "id"})
             exprs.append(Expr(
                 id=cid, kind="date", operation=child.get("operation", "in_range"),
                 start=child.get("start"), end=child.get("end"), spec=MappingProxyType(spec),
@@ -354,16 +354,19 @@ def unpack_config(cib: Element, now_s: float) -> Config:
     op_defaults = nvpairs(conf.find("op_defaults"), "meta_attributes", now_s)
     reader = _ResourceReader(op_defaults, now_s)
     resources = []
-    for el in conf.find("resources") if conf.find("resources") is not None else []:
+    holder = conf.find("resources")
+    for el in holder if holder is not None else []:
         if isinstance(el.tag, str):
             spec = reader.read(el)
             if spec is not None:
                 resources.append(spec)
     known = {s.id for s in _walk(resources)}
+    props = nvpairs(conf.find("crm_config"), "cluster_property_set", now_s)
     locs, colocs, orders, notes = parse_constraints(cib, known)
     return Config(
         options=parse_options(cib, now_s), nodes=parse_nodes(cib, now_s),
         resources=tuple(resources), locations=tuple(locs), colocations=tuple(colocs),
         orders=tuple(orders), rsc_defaults=MappingProxyType(rsc_defaults),
         op_defaults=MappingProxyType(op_defaults), notes=tuple(reader.notes + notes),
+        fence_timeout_ms=scores.parse_duration_ms(props.get("stonith-timeout"), 60000) or 60000,
     )

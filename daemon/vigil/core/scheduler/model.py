@@ -39,7 +39,7 @@ class Options:
 class NodeSpec:
     id: str
     name: str
-    attrs: Mapping[str, str] = EMPTY
+    attrs: Mapping[str, str] = field(default_factory=dict)
     utilization: Mapping[str, int] = field(default_factory=dict)
 
 
@@ -64,7 +64,7 @@ class RscSpec:
 
     id: str
     kind: str  # "primitive" | "group" | "clone"
-    meta: Mapping[str, str] = EMPTY
+    meta: Mapping[str, str] = field(default_factory=dict)
     children: tuple[RscSpec, ...] = ()
     agent: Agent | None = None
     params: tuple[tuple[str, str], ...] = ()
@@ -87,7 +87,7 @@ class Expr:
     rule: Rule | None = None
     start: str | None = None
     end: str | None = None
-    spec: Mapping[str, str] = EMPTY  # date_spec or duration fields
+    spec: Mapping[str, str] = field(default_factory=dict)  # date_spec or duration fields
 
 
 @dataclass(frozen=True)
@@ -142,6 +142,7 @@ class Config:
     locations: tuple[LocationSpec, ...] = ()
     colocations: tuple[ColocSpec, ...] = ()
     orders: tuple[OrderSpec, ...] = ()
-    rsc_defaults: Mapping[str, str] = EMPTY
-    op_defaults: Mapping[str, str] = EMPTY
+    rsc_defaults: Mapping[str, str] = field(default_factory=dict)
+    op_defaults: Mapping[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    fence_timeout_ms: int = 60000

@@ -51,7 +51,7 @@ def test_put_replaces_in_place_inside_a_group(cib_file):
     store = backend.FileCib(cib_file)
     store.put("resources", ET.fromstring('<primitive id="vip" class="ocf" provider="vigil" '
                                          'type="Dummy"/>'), [0, 7])
-    root, _ = store.read()
+    root = store.read()[0]
     members = [p.get("id") for p in root.find("configuration/resources/group")]
     assert members == ["vip", "app"]
     assert root.find(".//primitive[@id='vip']").get("type") == "Dummy"
@@ -68,7 +68,7 @@ def test_stale_version_is_a_conflict_and_changes_nothing(cib_file):
 def test_delete(cib_file):
     store = backend.FileCib(cib_file)
     assert store.delete("web", "resources", [0, 7]) == [0, 8, 0]
-    root, _ = store.read()
+    root = store.read()[0]
     assert root.find(".//primitive[@id='web']") is None
 
 
@@ -168,3 +168,22 @@ def test_other_errors_are_not_retried():
     with pytest.raises(VigilError) as err:
         backend.converge(store, lambda cib_root: Plan(True), apply, False)
     assert err.value.kind == "agent" and store.reads == 1
+
+
+def test_delete_takes_constraints_and_an_emptied_group(tmp_path):
+    path = tmp_path / "cib.xml"
+    path.write_text(
+        '<cib admin_epoch="0" epoch="1" num_updates="0"><configuration><resources>'
+        '<group id="g"><primitive id="only" class="ocf" provider="vigil" type="Dummy"/></group>'
+        '<primitive id="other" class="ocf" provider="vigil" type="Dummy"/>'
+        '</resources><constraints>'
+        '<rsc_location id="l1" rsc="only" node="n1" score="10"/>'
+        '<rsc_colocation id="c1" rsc="other" with-rsc="g" score="INFINITY"/>'
+        '<rsc_order id="o1" first="other" then="x"/>'
+        '</constraints></configuration></cib>')
+    store = backend.FileCib(str(path))
+    store.delete("only", "resources", [0, 1])
+    root = store.read()[0]
+    assert root.find(".//group") is None
+    assert [c.get("id") for c in root.find("configuration/constraints")] == ["o1"]
+    assert root.find(".//primitive[@id='other']") is not None

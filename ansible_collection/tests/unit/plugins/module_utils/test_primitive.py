@@ -226,3 +226,21 @@ def test_invalid_spec(kwargs, words):
     with pytest.raises(VigilError) as err:
         spec(**kwargs)
     assert words in err.value.message
+
+
+def test_plan_absent_lists_what_goes_with_the_resource():
+    cib_root = ET.fromstring(
+        '<cib epoch="1"><configuration><resources>'
+        '<group id="g"><primitive id="a" class="ocf" provider="vigil" type="Dummy"/>'
+        '<primitive id="b" class="ocf" provider="vigil" type="Dummy"/></group>'
+        '</resources><constraints>'
+        '<rsc_location id="l1" rsc="a" node="n1" score="10"/>'
+        '<rsc_location id="l2" rsc="g" node="n1" score="10"/>'
+        '</constraints></configuration></cib>')
+    plan = primitive.plan(cib_root, "a", state="absent")
+    assert plan.removed_ids == ["a", "l1"]
+    cib_root.find(".//primitive[@id='b']").set("id", "b")
+    group = cib_root.find(".//group")
+    group.remove(group.find("primitive[@id='b']"))
+    plan = primitive.plan(cib_root, "a", state="absent")
+    assert plan.removed_ids == ["g", "l1", "l2"]

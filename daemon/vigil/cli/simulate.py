@@ -1,0 +1,281 @@
+"""``vigilctl simulate``: run vigil's scheduler offline on a CIB file, crm_simulate style.
+
+The ``--json`` output has the keys and meaning of ``tools/oracle.py`` (placements, roles,
+actions, fencing, fencing_ops, cluster_actions, summary, nodes; scores with
+``--show-scores``), so the two can be compared directly. The clock is read here (``--now``
+defaults to the current time), never in the core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from lxml import etree
+
+from vigil.core.graph import Action, Transition
+from vigil.core.scheduler import current_state, schedule
+from vigil.errors import CibInvalid
+
+EXIT_BAD_INPUT = 2
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register the ``simulate`` sub-command on an argparse subparsers object."""
+    p: argparse.ArgumentParser = subparsers.add_parser(
+        "simulate", help="show what the scheduler would do with a CIB file",
+        description="Run vigil's policy engine offline on a CIB (with status) and show the "
+                    "transition it computes, like crm_simulate.")
+    p.add_argument("--xml-file", metavar="CIB", required=True, help="CIB XML file")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--show-scores", action="store_true", help="include allocation scores")
+    p.add_argument("--node-fail", metavar="NODE", action="append", default=[],
+                   help="take NODE out of the cluster first (repeatable)")
+    p.add_argument("--op-fail", metavar="RSC_OP@NODE=RC", action="append", default=[],
+                   help="record an operation result first, e.g. web_monitor_10000@node1=7 "
+                        "(repeatable, like crm_simulate -i)")
+    p.add_argument("--set-quorum", choices=("true", "false"), help="override have-quorum")
+    p.add_argument("--dot", metavar="FILE", help="write the transition graph as Graphviz dot")
+    p.add_argument("--now", metavar="EPOCH_S", type=float,
+                   help="evaluate failure-timeout and date rules at this time")
+    p.set_defaults(func=run)
+    return p
+
+
+# -- input modifications -----------------------------------------------------------------
+def _node_state(cib: etree._Element, name: str) -> etree._Element:
+    status = cib.find("status")
+    if status is None:
+        status = etree.SubElement(cib, "status")
+    node_id = name
+    for node in cib.iterfind("configuration/nodes/node"):
+        if node.get("uname") == name or node.get("id") == name:
+            node_id, name = node.get("id", name), node.get("uname", name)
+            break
+    else:
+        raise CibInvalid(f"node {name!r} is not configured")
+    for ns in status.iterfind("node_state"):
+        if ns.get("id") == node_id or ns.get("uname") == name:
+            return ns
+    return etree.SubElement(status, "node_state", id=node_id, uname=name)
+
+
+def fail_node(cib: etree._Element, name: str) -> None:
+    ns = _node_state(cib, name)
+    ns.set("in_ccm", "false")
+    ns.set("crmd", "offline")
+    ns.set("join", "down")
+    ns.set("expected", "down")
+
+
+def inject_op(cib: etree._Element, spec: str, now_s: float) -> None:
+    """Record ``RSC_TASK_INTERVAL@NODE=RC`` in the node's history (crm_simulate -i)."""
+    try:
+        key, rest = spec.split("@", 1)
+        node, rc_text = rest.rsplit("=", 1)
+        rc = int(rc_text)
+        head, interval_text = key.rsplit("_", 1)
+        rsc, task = head.rsplit("_", 1)
+        interval = int(interval_text)
+    except ValueError as exc:
+        raise CibInvalid(f"--op-fail {spec!r}: expected RSC_OP_INTERVAL@NODE=RC") from exc
+    prim = None
+    for p in cib.iter("primitive"):
+        if p.get("id") == rsc:
+            prim = p
+    if prim is None:
+        raise CibInvalid(f"--op-fail {spec!r}: no primitive {rsc!r}")
+    ns = _node_state(cib, node)
+    lrm = ns.find("lrm")
+    if lrm is None:
+        lrm = etree.SubElement(ns, "lrm", id=ns.get("id", node))
+    res = lrm.find("lrm_resources")
+    if res is None:
+        res = etree.SubElement(lrm, "lrm_resources")
+    entry = next((e for e in res.iterfind("lrm_resource") if e.get("id") == rsc), None)
+    if entry is None:
+        attrs = {"id": rsc, "class": prim.get("class", "ocf"), "type": prim.get("type", "")}
+        if prim.get("provider"):
+            attrs["provider"] = prim.get("provider", "")
+        entry = etree.SubElement(res, "lrm_resource", attrs)
+    call = 1 + max((int(o.get("call-id", "0")) for o in entry.iterfind("lrm_rsc_op")
+                    if o.get("call-id", "").isdigit()), default=0)
+    op_id = f"{rsc}_last_0" if interval == 0 else f"{rsc}_{task}_{interval}"
+    for old in entry.iterfind("lrm_rsc_op"):
+        if old.get("id") == op_id:
+            entry.remove(old)
+    tk = "0:0:0:00000000-0000-0000-0000-000000000000"
+    etree.SubElement(entry, "lrm_rsc_op", {
+        "id": op_id, "operation_key": key, "operation": task, "interval": str(interval),
+        "call-id": str(call), "rc-code": str(rc), "op-status": "0", "transition-key": tk,
+        "transition-magic": f"0:{rc};{tk}", "last-rc-change": str(int(now_s)),
+        "on_node": node,
+    })
+
+
+def load_cib(opts: argparse.Namespace, now_s: float) -> etree._Element:
+    parser = etree.XMLParser(remove_blank_text=False, resolve_entities=False, no_network=True)
+    try:
+        cib = etree.parse(opts.xml_file, parser).getroot()
+    except OSError as exc:
+        raise CibInvalid(f"{opts.xml_file}: cannot read: {exc}") from exc
+    except etree.XMLSyntaxError as exc:
+        raise CibInvalid(f"{opts.xml_file}: not well-formed XML: {exc}") from exc
+    if cib.tag != "cib":
+        raise CibInvalid(f"{opts.xml_file}: root element is <{cib.tag}>, expected <cib>")
+    if opts.set_quorum is not None:
+        cib.set("have-quorum", "1" if opts.set_quorum == "true" else "0")
+    for node in opts.node_fail:
+        fail_node(cib, node)
+    for spec in opts.op_fail:
+        inject_op(cib, spec, now_s)
+    return cib
+
+
+# -- output ------------------------------------------------------------------------------
+def action_name(a: Action) -> str:
+    """crm_simulate's naming: "<operation_key> <node>", "Cancel <key> <node>"."""
+    name = f"Cancel {a.key}" if a.task == "cancel" else a.key
+    return f"{name} {a.node}" if a.node else name
+
+
+def transition_json(tr: Transition, cib: etree._Element | None = None, now_s: float = 0.0,
+                    show_scores: bool = False) -> dict[str, Any]:
+    """The transition in oracle.py's JSON shape."""
+    out: dict[str, Any] = {
+        "placements": {k: (sorted(v) if v else "Stopped")
+                       for k, v in sorted(tr.placements.items())},
+        "roles": {k: {r: list(n) for r, n in v.items()} for k, v in sorted(tr.roles.items())},
+        "actions": sorted(action_name(a) for a in tr.actions if a.kind == "rsc"),
+        "fencing": list(tr.fencing),
+        "fencing_ops": sorted(f"{a.task} {a.node}" for a in tr.actions if a.kind == "fence"),
+        "cluster_actions": sorted(f"{a.key} {a.node}" if a.node else a.key
+                                  for a in tr.actions if a.kind == "cluster"),
+        "summary": sorted(tr.summary),
+    }
+    if cib is not None:
+        state = current_state(cib, now_s)
+        out["nodes"] = {n: s.flags() for n, s in state.nodes.items()}
+        out["failed"] = sorted(f"{r.id} {n}" for r in state.resources.values()
+                               if r.failed for n in r.running)
+    if tr.notes:
+        out["notes"] = list(tr.notes)
+    if show_scores:
+        out["scores"] = tr.scores
+    return out
+
+
+_VERB = {"start": "Start", "stop": "Stop", "move": "Move", "recover": "Recover",
+         "restart": "Restart", "promote": "Promote", "demote": "Demote",
+         "re-promote": "Re-promote", "migrate": "Migrate", "reload": "Reload"}
+
+
+def summary_text(line: str) -> str:
+    """"move web node1->node2" -> "  * Move       web     ( node1 -> node2 )"."""
+    if line.startswith("fence("):
+        action, node = line.split(" ", 1)
+        return f"  * Fence ({action[6:-1]}) {node}"
+    blocked = line.endswith(" [blocked]")
+    if blocked:
+        line = line[: -len(" [blocked]")]
+    role = ""
+    if line.endswith(")") and " (" in line:
+        line, role = line.rsplit(" (", 1)
+        role = role[:-1].replace("->", " -> ").replace(" -> ?", "")
+    verb, rsc, where = (line.split(" ", 2) + ["", ""])[:3]
+    where = where.replace("->", " -> ")
+    inner = f"{role} {where}".strip() if role else where
+    text = f"  * {_VERB.get(verb, verb.title()):<10} {rsc:<20} ( {inner} )"
+    return text + ("  blocked" if blocked else "")
+
+
+def human(tr: Transition, cib: etree._Element, now_s: float, show_scores: bool) -> str:
+    state = current_state(cib, now_s)
+    lines = ["Current cluster status:", "  * Node List:"]
+    for name, node_state in state.nodes.items():
+        lines.append(f"    * {name}: {' '.join(node_state.flags())}")
+    lines.append("")
+    lines.append("  * Full List of Resources:")
+    for rsc in state.resources.values():
+        if rsc.kind != "primitive" or (rsc.orphan and not rsc.running):
+            continue
+        spec = rsc.agent.spec if rsc.agent else "?"
+        where = " ".join(rsc.running) if rsc.running else ""
+        status = f"{rsc.role_name} {where}".strip() if rsc.running else "Stopped"
+        if rsc.failed:
+            status = f"FAILED {where}"
+        lines.append(f"    * {rsc.id}\t({spec}):\t {status}")
+    if show_scores:
+        lines.append("")
+        for kind, table in tr.scores.items():
+            for rid, per_node in table.items():
+                for node, score in per_node.items():
+                    lines.append(f"{kind} {rid} allocation score on {node}: {score}")
+    lines.append("")
+    lines.append("Transition Summary:")
+    lines.extend(summary_text(s) for s in tr.summary)
+    for note in tr.notes:
+        lines.append(f"  note: {note}")
+    return "\n".join(lines) + "\n"
+
+
+def dot_text(tr: Transition) -> str:
+    """The transition graph in Graphviz dot, one node per action, edges from requires."""
+    by_id = {a.id: a for a in tr.actions}
+
+    def label(a: Action) -> str:
+        if a.kind == "fence":
+            return f"stonith '{a.task}' {a.node}"
+        return action_name(a)
+
+    lines = [' digraph "g" {']
+    for a in tr.actions:
+        color = "orange" if a.kind == "pseudo" else "green"
+        style = "bold" if a.kind != "pseudo" else "dashed"
+        lines.append(f'"{label(a)}" [ style={style} color="{color}" fontcolor="black"]')
+    for a in tr.actions:
+        for r in sorted(a.requires):
+            lines.append(f'"{label(by_id[r])}" -> "{label(a)}" [ style = bold]')
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def run(args: argparse.Namespace) -> int:
+    now_s = args.now if args.now is not None else time.time()
+    try:
+        cib = load_cib(args, now_s)
+        tr = schedule(cib, now_s)
+    except CibInvalid as exc:
+        print(f"vigilctl simulate: invalid input: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.dot:
+        try:
+            with open(args.dot, "w", encoding="utf-8") as fh:
+                fh.write(dot_text(tr))
+        except OSError as exc:
+            print(f"vigilctl simulate: cannot write {args.dot}: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+    if args.json:
+        out = transition_json(tr, cib, now_s, args.show_scores)
+        sys.stdout.write(json.dumps(out, indent=2, sort_keys=False) + "\n")
+    else:
+        sys.stdout.write(human(tr, cib, now_s, args.show_scores))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Stand-alone entry point (``python -m vigil.cli.simulate``), for testing."""
+    parser = argparse.ArgumentParser(prog="vigilctl")
+    sub = parser.add_subparsers(dest="command", required=True)
+    add_parser(sub)
+    args = parser.parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

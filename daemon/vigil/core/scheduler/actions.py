@@ -1,0 +1,419 @@
+"""Stage 4: turn the assignment into actions (start/stop/promote/demote/monitor/probe).
+
+Rules (Pacemaker 2.1.5 ``native_create_actions``)
+-------------------------------------------------
+* A resource is taken down from its current role (stop, or demote then stop) and brought
+  up to its next role on its assigned node. These steps are *optional* unless the resource
+  moves, failed, is active on several nodes, or changes role; ordering propagation
+  (:mod:`.propagate`) may make them required later ("restart").
+* A start or promote is runnable only on an online, clean node, and (unless the resource
+  ``requires=nothing``) only with quorum or ``no-quorum-policy=ignore``; with ``freeze``
+  only resources already active may start. Stops, demotes and monitors need no quorum.
+* Stops of unmanaged resources are never runnable; blocked resources get no start and no
+  monitors.
+* Every configured recurring op becomes a monitor on the assigned node after the start
+  (and promote); one already running there stays as is, unless it must be rescheduled.
+  A role-specific monitor that no longer matches the role is cancelled.
+* Probes (``monitor`` interval 0, expecting 7) run on every online, clean node where the
+  resource's state is unknown; starts wait for them.
+"""
+
+from __future__ import annotations
+
+from . import scores
+from .actgraph import (
+    IMPLIES_THEN,
+    OPTIONAL,
+    PROMOTED_IMPLIES_FIRST,
+    RESTART,
+    RUNNABLE_LEFT,
+    Act,
+    ActionGraph,
+)
+from .assign import Assignment
+from .history import PROMOTED, STARTED, STOPPED, UNKNOWN, UNPROMOTED
+from .state import ClusterState
+
+# rsc_state_matrix[current][target] -> next step
+_S, _T, _U, _P = STOPPED, STARTED, UNPROMOTED, PROMOTED
+STATE_MATRIX = {
+    UNKNOWN: {UNKNOWN: UNKNOWN, _S: _S, _T: _S, _U: _S, _P: _S},
+    _S: {UNKNOWN: _S, _S: _S, _T: _T, _U: _U, _P: _U},
+    _T: {UNKNOWN: _S, _S: _S, _T: _T, _U: _U, _P: _P},
+    _U: {UNKNOWN: _S, _S: _S, _T: _S, _U: _U, _P: _P},
+    _P: {UNKNOWN: _S, _S: _U, _T: _U, _U: _U, _P: _P},
+}
+# action_matrix[current][next] -> step name ("" = nothing, None = error)
+ACTION_MATRIX = {
+    UNKNOWN: {_S: "stop"},
+    _S: {_S: "", _T: "start", _U: "start"},
+    _T: {_S: "stop", _T: "", _U: "", _P: "promote"},
+    _U: {_S: "stop", _T: "stop", _U: "", _P: "promote"},
+    _P: {_S: "demote", _T: "demote", _U: "demote", _P: ""},
+}
+
+
+def op_key(rid: str, task: str, interval_ms: int = 0) -> str:
+    return f"{rid}_{task}_{interval_ms}"
+
+
+class ActionBuilder:
+    """Creates the actions of every resource; also answers propagate.RscInfo."""
+
+    def __init__(self, state: ClusterState, asg: Assignment) -> None:
+        self.state = state
+        self.asg = asg
+        self.g = ActionGraph()
+        self.opts = state.options
+        self.next_role: dict[str, int] = dict(asg.next_role)
+        self.role_now: dict[str, int] = {rid: r.role for rid, r in state.resources.items()}
+        self.probe_orders: list[tuple[Act, str, int]] = []
+        self.no_discovery = {(loc.rsc, loc.node) for loc in state.locations
+                             if loc.discovery == "never" and loc.node is not None}
+
+    # -- RscInfo -------------------------------------------------------------------------
+    def kind(self, rid: str) -> str:
+        rsc = self.state.resources.get(rid)
+        return rsc.kind if rsc is not None else "primitive"
+
+    def children(self, rid: str) -> list[str]:
+        return list(self.state.resources[rid].children)
+
+    def managed(self, rid: str) -> bool:
+        return rid not in self.asg.unmanaged
+
+    def blocked(self, rid: str) -> bool:
+        return self.state.resources[rid].blocked
+
+    def role(self, rid: str) -> int:
+        return self.role_now.get(rid, STOPPED)
+
+    def running(self, rid: str) -> tuple[str, ...]:
+        return self.state.resources[rid].running
+
+    def location(self, rid: str) -> str | None:
+        return self.asg.node.get(rid)
+
+    # -- action creation -----------------------------------------------------------------
+    def needs_nothing(self, rid: str, task: str) -> bool:
+        if task not in ("start", "promote"):
+            return True
+        rsc = self.state.resources[rid]
+        req = (rsc.meta.get("requires") or "").lower()
+        if rsc.agent is not None and rsc.agent.cls == "stonith":
+            req = "quorum"
+        if not req:
+            if self.opts.stonith_enabled:
+                req = "fencing"
+            elif self.opts.no_quorum_policy == "ignore":
+                req = "nothing"
+            else:
+                req = "quorum"
+        return req == "nothing"
+
+    def rsc_action(self, rid: str, task: str, node: str | None, optional: bool,
+                   interval_ms: int = 0, key: str | None = None) -> Act:
+        key = key or op_key(rid, task, interval_ms)
+        act, created = self.g.add(key, rid, task, node, optional, "rsc", interval_ms)
+        if created:
+            self.init_runnable(act)
+        return act
+
+    def init_runnable(self, act: Act) -> None:
+        rid = act.rid
+        assert rid is not None
+        node = self.state.nodes.get(act.node) if act.node else None
+        opts = self.opts
+        if node is None:
+            act.runnable = False
+        elif not self.managed(rid) and act.interval_ms == 0:
+            act.optional = True
+        elif not act.pseudo and (not node.online or node.unclean):
+            act.runnable = False
+        elif not act.pseudo and node.pending:
+            act.runnable = False
+        elif self.needs_nothing(rid, act.task):
+            act.runnable = True
+        elif not opts.have_quorum and opts.no_quorum_policy == "stop":
+            act.runnable = False
+        elif not opts.have_quorum and opts.no_quorum_policy == "demote":
+            # promotable instances that are active stay (Unpromoted); all else stops
+            rsc = self.state.resources[rid]
+            keep = act.task == "start" and bool(rsc.running) and self.state.in_promotable(rid)
+            act.runnable = keep
+        elif not opts.have_quorum and opts.no_quorum_policy == "freeze":
+            rsc = self.state.resources[rid]
+            if not rsc.running or self.next_role.get(rid, 0) > rsc.role:
+                act.runnable = False
+
+    def pseudo(self, rid: str, task: str) -> Act:
+        act, created = self.g.add(op_key(rid, task), rid, task, None, True, "pseudo")
+        if created:
+            act.pseudo = True
+            act.runnable = True
+        return act
+
+    def order_keys(self, first_rid: str, first_task: str, then_rid: str, then_task: str,
+                   flags: int) -> None:
+        """Order every ``first_task`` action of first_rid before every ``then_task`` one."""
+        firsts = self.g.rsc_actions(first_rid, first_task)
+        if not firsts:
+            role = self.role_now.get(first_rid, STOPPED)
+            if first_task == "stop" and not self.state.resources[first_rid].running:
+                return
+            if first_task == "demote" and role != PROMOTED:
+                return
+            firsts = [self.g.add_detached(op_key(first_rid, first_task), first_rid, first_task)]
+        thens = self.g.rsc_actions(then_rid, then_task)
+        for f in firsts:
+            if not thens and flags & IMPLIES_THEN:
+                continue
+            for t in thens:
+                self.g.order(f, t, flags)
+
+    def order_to_key(self, first: Act, then_rid: str, then_task: str, flags: int) -> None:
+        for t in self.g.rsc_actions(then_rid, then_task):
+            self.g.order(first, t, flags)
+
+    def order_from_key(self, first_rid: str, first_task: str, then: Act, flags: int) -> None:
+        for f in self.g.rsc_actions(first_rid, first_task):
+            self.g.order(f, then, flags)
+
+    # -- primitives ----------------------------------------------------------------------
+    def find_active_on(self, rid: str) -> tuple[str | None, int]:
+        running = self.state.resources[rid].running
+        clean = [n for n in running if self.state.nodes[n].online
+                 and not self.state.nodes[n].unclean]
+        current = clean[0] if clean else (running[0] if running else None)
+        return current, len(running)
+
+    def step(self, rid: str, role: int, nxt: int, node: str | None, optional: bool) -> bool:
+        name = ACTION_MATRIX.get(role, {}).get(nxt)
+        rsc = self.state.resources[rid]
+        if name == "stop":
+            for n in rsc.running:
+                act = self.rsc_action(rid, "stop", n, optional)
+                if not self.managed(rid):
+                    act.runnable = False
+        elif name == "start":
+            act = self.rsc_action(rid, "start", node, True)
+            if act.runnable and not optional:
+                act.optional = False
+        elif name == "promote":
+            if node is None:
+                return False
+            starts = self.g.rsc_actions(rid, "start", node, any_node=False)
+            if all(s.runnable for s in starts):
+                self.rsc_action(rid, "promote", node, optional)
+            else:
+                for p in self.g.rsc_actions(rid, "promote", node, any_node=False):
+                    p.runnable = False
+        elif name == "demote":
+            for n in rsc.running:
+                self.rsc_action(rid, "demote", n, optional)
+        return name is not None
+
+    def create_primitive(self, rid: str) -> None:
+        rsc = self.state.resources[rid]
+        chosen = self.asg.node.get(rid)
+        next_role = self.next_role[rid]
+        current, n_active = self.find_active_on(rid)
+        need_stop = need_promote = False
+        if n_active > 1:
+            mode = (rsc.meta.get("multiple-active") or "stop_start").lower()
+            need_stop = mode != "block"
+        if current is not None and chosen is not None and current != chosen:
+            need_stop = True
+        elif rsc.failed:
+            if rsc.stop_needed:
+                need_stop = True
+            elif next_role == PROMOTED:
+                need_promote = True
+        elif rsc.blocked:
+            need_stop = True
+        elif rsc.role > STARTED and current is not None and chosen is not None:
+            start = self.rsc_action(rid, "start", chosen, True)
+            if not start.optional:
+                need_stop = True
+        role = rsc.role
+        while role != STOPPED:
+            nxt = STATE_MATRIX[role][STOPPED]
+            if not self.step(rid, role, nxt, current, not need_stop):
+                break
+            role = nxt
+        while rsc.role <= next_role and role != rsc.role and not rsc.blocked:
+            nxt = STATE_MATRIX[role][rsc.role]
+            required = need_stop or (nxt == PROMOTED and need_promote)
+            if not self.step(rid, role, nxt, chosen, not required):
+                break
+            role = nxt
+        role = rsc.role
+        while role != next_role:
+            nxt = STATE_MATRIX[role][next_role]
+            if not self.step(rid, role, nxt, chosen, False):
+                break
+            role = nxt
+        if rsc.blocked:
+            return
+        if next_role != STOPPED or not self.managed(rid):
+            start = self.rsc_action(rid, "start", chosen, True)
+            self.recurring(rid, start, chosen)
+
+    def recurring(self, rid: str, start: Act, node: str | None) -> None:
+        rsc = self.state.resources[rid]
+        seen: set[tuple[str, int]] = set()
+        for op in rsc.spec.ops:
+            if op.interval_ms <= 0 or not op.enabled or (op.name, op.interval_ms) in seen:
+                continue
+            seen.add((op.name, op.interval_ms))
+            if op.role == "Stopped":
+                continue
+            self.recurring_op(rid, start, node, op.name, op.interval_ms, op.role)
+
+    def recurring_op(self, rid: str, start: Act, node: str | None, name: str,
+                     interval_ms: int, role_name: str | None) -> None:
+        rsc = self.state.resources[rid]
+        next_role = self.next_role[rid]
+        key = op_key(rid, name, interval_ms)
+        is_optional = start.optional
+        active = node is not None and (node, name, interval_ms) in rsc.active_recurring
+        if not active or (node, name, interval_ms) in rsc.reschedule:
+            is_optional = False
+        op_role = {"Promoted": PROMOTED, "Unpromoted": UNPROMOTED, "Started": STARTED,
+                   "Stopped": STOPPED}.get(role_name or "", None)
+        if (next_role == PROMOTED and op_role is None) or \
+                (op_role is not None and op_role != next_role):
+            if is_optional and node is not None:
+                cancel = self.rsc_action(rid, "cancel", node, False, interval_ms, key=key)
+                cancel.interval_ms = interval_ms
+                after = {STARTED: "stop" if next_role == STOPPED else "promote",
+                         UNPROMOTED: "stop" if next_role == STOPPED else "promote",
+                         PROMOTED: "demote"}.get(rsc.role)
+                if rsc.role in (STARTED, UNPROMOTED) and next_role not in (STOPPED, PROMOTED):
+                    after = None
+                if after:
+                    self.order_to_key(cancel, rid, after, RUNNABLE_LEFT)
+            return
+        mon = self.rsc_action(rid, name, node, is_optional, interval_ms, key=key)
+        if not start.runnable or node is None or not self.state.nodes[node].online \
+                or self.state.nodes[node].unclean:
+            mon.runnable = False
+        if next_role == PROMOTED:
+            mon.target_rc = 8
+        if node is None or self.managed(rid):
+            self.order_from_key(rid, "start", mon, IMPLIES_THEN | RUNNABLE_LEFT)
+            if next_role == PROMOTED:
+                self.order_from_key(rid, "promote", mon, OPTIONAL | RUNNABLE_LEFT)
+            elif rsc.role == PROMOTED:
+                self.order_from_key(rid, "demote", mon, OPTIONAL | RUNNABLE_LEFT)
+
+    def cancel_ops(self) -> None:
+        """Recurring ops no longer configured, or on a node/resource in maintenance."""
+        for rsc in self.state.resources.values():
+            for node, task, interval in rsc.cancels:
+                self.rsc_action(rsc.id, "cancel", node, False, interval,
+                                key=op_key(rsc.id, task, interval))
+
+    # -- probes ---------------------------------------------------------------------
+    def probes(self) -> None:
+        for name, node in self.state.nodes.items():
+            if not node.online or node.unclean or node.pending:
+                continue
+            if scores.is_true(node.attrs.get("probe_complete"), True) is False:
+                pass
+            for rid in self.state.top:
+                self.probe(rid, name)
+
+    def probe(self, rid: str, node: str) -> None:
+        rsc = self.state.resources[rid]
+        if rsc.kind == "group":
+            for c in rsc.children:
+                self.probe(c, node)
+            return
+        if rsc.kind == "clone":
+            from .clone_actions import probe_clone
+
+            probe_clone(self, rid, node)
+            return
+        self.probe_primitive(rid, node, rid)
+
+    def probe_primitive(self, rid: str, node: str, top: str) -> bool:
+        rsc = self.state.resources[rid]
+        if rsc.orphan or node in rsc.known_on:
+            return False
+        if (rid, node) in self.no_discovery or (top, node) in self.no_discovery:
+            return False
+        probe = self.rsc_action(rid, "monitor", node, False)
+        probe.optional = False
+        probe.target_rc = 7
+        if node in rsc.running:
+            probe.target_rc = 8 if rsc.role == PROMOTED else 0
+        flags = OPTIONAL
+        if not probe.runnable and not rsc.running:
+            flags |= RUNNABLE_LEFT
+        self.probe_orders.append((probe, top, flags))
+        return True
+
+    # -- groups ---------------------------------------------------------------------
+    def create_group(self, rid: str) -> None:
+        for task in ("start", "running", "stop", "stopped"):
+            self.pseudo(rid, task)
+
+    def group_constraints(self, rid: str) -> None:
+        from .actgraph import IMPLIES_FIRST_PRINTED, IMPLIES_THEN_PRINTED, NONE
+
+        rsc = self.state.resources[rid]
+        top = self.state.top_of(rid)
+        promotable = top.kind == "clone" and top.spec.promotable
+        self.order_keys(rid, "stopped", rid, "start", OPTIONAL)
+        self.order_keys(rid, "start", rid, "running", RUNNABLE_LEFT)
+        self.order_keys(rid, "stop", rid, "stopped", RUNNABLE_LEFT)
+        last: str | None = None
+        last_active: str | None = None
+        for child in rsc.children:
+            stop_f = NONE
+            stopped_f = IMPLIES_THEN_PRINTED
+            start_f = IMPLIES_THEN | RUNNABLE_LEFT
+            started_f = RUNNABLE_LEFT | IMPLIES_THEN | IMPLIES_THEN_PRINTED
+            if last is None:
+                stop_f |= OPTIONAL
+                stopped_f = IMPLIES_THEN
+            if promotable:
+                self.order_keys(rid, "demote", child, "demote", stop_f | IMPLIES_FIRST_PRINTED)
+                self.order_keys(child, "demote", rid, "demoted", stopped_f)
+                self.order_keys(child, "promote", rid, "promoted", started_f)
+                self.order_keys(rid, "promote", child, "promote", IMPLIES_FIRST_PRINTED)
+            self.order_keys(rid, "start", child, "start", IMPLIES_FIRST_PRINTED)
+            self.order_keys(rid, "stop", child, "stop", stop_f | IMPLIES_FIRST_PRINTED)
+            self.order_keys(child, "stop", rid, "stopped", stopped_f)
+            self.order_keys(child, "start", rid, "running", started_f)
+            if last is not None:
+                self.order_keys(last, "start", child, "start", start_f)
+                self.order_keys(child, "stop", last, "stop", OPTIONAL | RESTART)
+                if promotable:
+                    self.order_keys(last, "promote", child, "promote", start_f)
+                    self.order_keys(child, "demote", last, "demote", OPTIONAL)
+            else:
+                self.order_keys(rid, "start", child, "start", NONE)
+                if promotable:
+                    self.order_keys(rid, "promote", child, "promote", NONE)
+            if self.state.resources[child].running:
+                if last is not None and not self.state.resources[last].running \
+                        and last_active is not None:
+                    self.order_keys(child, "stop", last_active, "stop", OPTIONAL)
+                last_active = child
+            last = child
+        if last is not None:
+            self.order_keys(rid, "stop", last, "stop", IMPLIES_THEN)
+            self.order_keys(last, "stop", rid, "stopped", OPTIONAL)
+            if promotable:
+                self.order_keys(rid, "demote", last, "demote", IMPLIES_THEN)
+                self.order_keys(last, "demote", rid, "demoted", OPTIONAL)
+
+    def primitive_constraints(self, rid: str) -> None:
+        rsc = self.state.resources[rid]
+        self.order_keys(rid, "stop", rid, "start", OPTIONAL | IMPLIES_THEN | RESTART)
+        top = self.state.top_of(rid)
+        if (top.kind == "clone" and top.spec.promotable) or rsc.role > UNPROMOTED:
+            self.order_keys(rid, "demote", rid, "stop", PROMOTED_IMPLIES_FIRST)
+            self.order_keys(rid, "start", rid, "promote", RUNNABLE_LEFT)

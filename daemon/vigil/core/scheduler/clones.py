@@ -1,0 +1,299 @@
+"""Clones: instance assignment, clone colocations, probes and clone actions.
+
+Rules (Pacemaker 2.1.5)
+-----------------------
+* ``clone-max`` instances (default: number of nodes), at most ``clone-node-max`` (default
+  1) per node. Instances already active are kept where they are first (instances sorted:
+  active before inactive, current node available first, failed ones last); the others are
+  assigned like primitives, spreading over the nodes.
+* The clone's own colocations are copied to each instance: mandatory or negative ones
+  always, finite positive ones only when not every node gets an instance.
+* A resource colocated with a clone may run only where an instance runs (+INFINITY), or
+  gains the score on each instance's node (finite). With a role (``with-rsc-role=Promoted``)
+  only instances of that role count.
+* Anonymous clones are probed once per node (the instance known there, else the one
+  assigned there, else the first); globally unique clones probe every instance.
+* A clone has pseudo actions start/running/stop/stopped (plus promote/promoted/
+  demote/demoted when promotable); orderings on the clone apply to its instances.
+"""
+
+from __future__ import annotations
+
+from functools import cmp_to_key
+from typing import TYPE_CHECKING
+
+from . import scores
+
+if TYPE_CHECKING:
+    from .actions import ActionBuilder
+    from .assign import Assigner
+    from .colocation import Coloc
+
+INF = scores.INFINITY
+
+
+def is_unique(a: Assigner | ActionBuilder, rid: str) -> bool:
+    return scores.is_true(a.state.resources[rid].meta.get("globally-unique"))
+
+
+def clone_max(a: Assigner, rid: str) -> int:
+    rsc = a.state.resources[rid]
+    value = rsc.meta.get("clone-max")
+    default = len(a.state.nodes)
+    return max(0, scores.lenient_int(value, default)) if value is not None else default
+
+
+def node_max(a: Assigner, rid: str) -> int:
+    return max(1, scores.lenient_int(a.state.resources[rid].meta.get("clone-node-max"), 1))
+
+
+def _update_score(a: Assigner, rid: str, node: str, score: int) -> None:
+    table = a.allowed[rid]
+    table[node] = scores.add(table.get(node, 0), score)
+    for c in a.state.resources[rid].children:
+        _update_score(a, c, node, score)
+
+
+def _failed(a: Assigner, rid: str) -> bool:
+    return any(r.failed for r in a.state.leaves(rid))
+
+
+def _running_count(a: Assigner, rid: str) -> tuple[str | None, int]:
+    nodes: list[str] = []
+    for leaf in a.state.leaves(rid):
+        for n in leaf.running:
+            if n not in nodes:
+                nodes.append(n)
+    return (nodes[0] if nodes else None), len(nodes)
+
+
+def _cmp_instance(a: Assigner, clone: str, r1: str, r2: str) -> int:
+    cur1, n1 = _running_count(a, r1)
+    cur2, n2 = _running_count(a, r2)
+    if n1 > 0 and n2 > 0 and n1 != n2:
+        return -1 if n1 < n2 else 1
+    node1, node2 = cur1, cur2
+    can1 = can2 = True
+    if node1 is not None and a.allowed[r1].get(node1, -INF) < 0:
+        node1, can1 = None, False
+    if node2 is not None and a.allowed[r2].get(node2, -INF) < 0:
+        node2, can2 = None, False
+    if can1 != can2:
+        return -1 if can1 else 1
+    p1 = a.instance_priority.get(r1, a.state.resources[r1].priority)
+    p2 = a.instance_priority.get(r2, a.state.resources[r2].priority)
+    if p1 != p2:
+        return -1 if p1 > p2 else 1
+    if node1 is None and node2 is None:
+        return 0
+    if node1 is None or node2 is None:
+        return 1 if node1 is None else -1
+    c1, c2 = a.can_run(node1), a.can_run(node2)
+    if c1 != c2:
+        return -1 if c1 else 1
+    par = a.allowed[clone]
+    if (node1 in par) != (node2 in par):
+        return -1 if node1 in par else 1
+    counts = a.clone_count.get(clone, {})
+    k1, k2 = counts.get(node1, 0), counts.get(node2, 0)
+    if k1 != k2:
+        return -1 if k1 < k2 else 1
+    f1, f2 = _failed(a, r1), _failed(a, r2)
+    if f1 != f2:
+        return 1 if f1 else -1
+    return -1 if r1 < r2 else 1 if r1 > r2 else 0
+
+
+def sort_instances(a: Assigner, clone: str, ids: list[str]) -> list[str]:
+    def cmp(x: str, y: str) -> int:
+        return _cmp_instance(a, clone, x, y)
+
+    return sorted(ids, key=cmp_to_key(cmp))
+
+
+def _append_parent_colocations(a: Assigner, clone: str, inst: str, all_coloc: bool) -> None:
+    for c in a.cols.this_with.get(clone, []):
+        if all_coloc or c.score < 0 or c.score >= INF:
+            lst = a.cols.this_with.setdefault(inst, [])
+            if c not in lst:
+                lst.append(c)
+    for c in a.cols.with_this.get(clone, []):
+        if not a.has_influence(c, inst):
+            continue
+        if all_coloc or c.score < 0:
+            lst = a.cols.with_this.setdefault(inst, [])
+            if c not in lst:
+                lst.append(c)
+
+
+def _can_run_instance(a: Assigner, clone: str, inst: str, node: str, limit: int) -> bool:
+    ok = False
+    if a.can_run(node) and not a.state.resources[inst].orphan:
+        local = a.allowed[clone].get(node)
+        if local is None:
+            pass
+        elif local < 0:
+            _update_score(a, inst, node, local)
+            return False
+        elif a.clone_count[clone].get(node, 0) < limit:
+            ok = True
+    if not ok:
+        _update_score(a, inst, node, -INF)
+    return ok
+
+
+def _deallocate(a: Assigner, rid: str) -> None:
+    node = a.assigned.pop(rid, None)
+    a.provisional.add(rid)
+    if node is not None and a.state.resources[rid].kind == "primitive":
+        a.num_assigned[node] -= 1
+        for k, v in a.state.resources[rid].spec.utilization.items():
+            a.capacity[node][k] = a.capacity[node].get(k, 0) + v
+    for c in a.state.resources[rid].children:
+        _deallocate(a, c)
+
+
+def _allocate_instance(a: Assigner, clone: str, inst: str, prefer: str | None,
+                       all_coloc: bool, limit: int) -> bool:
+    if inst not in a.provisional:
+        return a.assigned.get(inst) is not None
+    if inst in a.allocating:
+        return False
+    _append_parent_colocations(a, clone, inst, all_coloc)
+    if prefer is not None:
+        local = a.allowed[inst].get(prefer)
+        if local is None or local < 0:
+            return False
+    for node in list(a.allowed[inst]):
+        _can_run_instance(a, clone, inst, node, limit)
+    backup = {r: dict(a.allowed[r]) for r in [inst] + list(a.state.resources[inst].children)}
+    chosen = a.allocate(inst, prefer)
+    if chosen is not None and prefer is not None and chosen != prefer:
+        for r, t in backup.items():
+            a.allowed[r] = t
+        _deallocate(a, inst)
+        chosen = None
+    if chosen is not None:
+        counts = a.clone_count[clone]
+        counts[chosen] = counts.get(chosen, 0) + 1
+    return chosen is not None
+
+
+def _distribute(a: Assigner, clone: str, children: list[str]) -> None:
+    maximum, limit = clone_max(a, clone), node_max(a, clone)
+    a.clone_count[clone] = {}
+    available = sum(1 for n in a.allowed[clone] if a.can_run(n))
+    all_coloc = maximum < available
+    allocated = 0
+    for inst in children:
+        if allocated >= maximum:
+            break
+        cur, n = _running_count(a, inst)
+        if cur is None or inst not in a.provisional or _failed(a, inst):
+            continue
+        if cur not in a.allowed[clone]:
+            continue
+        if _can_run_instance(a, clone, inst, cur, limit) and \
+                _allocate_instance(a, clone, inst, cur, all_coloc, limit):
+            allocated += 1
+    for inst in children:
+        if inst not in a.provisional:
+            continue
+        if allocated >= maximum:
+            a.ban_all(inst)
+            _unassign(a, inst)
+        elif _allocate_instance(a, clone, inst, None, all_coloc, limit):
+            allocated += 1
+        else:
+            _unassign(a, inst)
+
+
+def _unassign(a: Assigner, rid: str) -> None:
+    a.provisional.discard(rid)
+    a.assigned[rid] = None
+    from .history import STOPPED
+
+    a.next_role[rid] = STOPPED
+    for c in a.state.resources[rid].children:
+        _unassign(a, c)
+
+
+def allocate_clone(a: Assigner, rid: str, prefer: str | None) -> str | None:
+    if rid not in a.provisional or rid in a.allocating:
+        return None
+    clone = a.state.resources[rid]
+    if clone.spec.promotable:
+        from .promote import add_promotion_scores
+
+        add_promotion_scores(a, rid)
+    a.allocating.add(rid)
+    for c in list(a.cols.this_with.get(rid, [])):
+        a.allocate(c.primary)
+    for c in list(a.cols.with_this.get(rid, [])):
+        if a.has_influence(c):
+            a.allowed[rid] = a.merge_weights(c.dependent, a.allowed[rid], c.node_attribute,
+                                             c.score / INF, True, True)
+    a.show("clone", rid, a.allowed[rid])
+    for inst in clone.children:
+        if not a.state.resources[inst].orphan:
+            a.show("clone", inst, a.allowed[inst])
+    a.clone_count[rid] = {}
+    children = sort_instances(a, rid, list(clone.children))
+    _distribute(a, rid, children)
+    if clone.spec.promotable:
+        from .promote import set_instance_roles
+
+        set_instance_roles(a, rid)
+    a.allocating.discard(rid)
+    a.provisional.discard(rid)
+    a.assigned[rid] = None
+    return None
+
+
+def instance_node(a: Assigner, rid: str) -> str | None:
+    rsc = a.state.resources[rid]
+    if rsc.kind == "group":
+        return a.assigned.get(rsc.children[0]) if rsc.children else None
+    return a.assigned.get(rid)
+
+
+def apply_clone_primary(a: Assigner, rid: str, c: Coloc) -> None:
+    """``rid`` (dependent) is colocated with the clone ``c.primary``."""
+    from .history import PROMOTED, UNPROMOTED
+
+    clone = a.state.resources[c.primary]
+    if c.primary in a.provisional:
+        return
+    if clone.spec.promotable and c.primary_role is not None:
+        nodes = []
+        for inst in clone.children:
+            node = instance_node(a, inst)
+            if node is None:
+                continue
+            role = a.next_role.get(inst, UNPROMOTED)
+            if role == c.primary_role or (c.primary_role == UNPROMOTED and role != PROMOTED):
+                if c.score < INF:
+                    _add_matching(a, rid, node, c)
+                nodes.append(node)
+        if c.score >= INF and (c.dependent_role != PROMOTED or c.primary_role != PROMOTED):
+            _exclude(a, rid, nodes)
+        return
+    nodes = [n for n in (instance_node(a, i) for i in clone.children) if n is not None]
+    if c.score >= INF:
+        _exclude(a, rid, nodes)
+        return
+    for node in nodes:
+        a.colocation_match(rid, c, node)
+
+
+def _add_matching(a: Assigner, rid: str, node: str, c: Coloc) -> None:
+    value = a.state.nodes[node].attrs.get(c.node_attribute)
+    for n, w in a.allowed[rid].items():
+        if a.state.nodes[n].attrs.get(c.node_attribute) == value:
+            a.allowed[rid][n] = scores.add(w, c.score)
+
+
+def _exclude(a: Assigner, rid: str, nodes: list[str]) -> None:
+    for n in a.allowed[rid]:
+        if n not in nodes:
+            a.allowed[rid][n] = -INF

@@ -1,0 +1,252 @@
+#!/usr/bin/env python3
+"""Write vigil's own scheduler cases (CIB in the daemon's status format) and, with
+``--oracle``, their expected results from crm_simulate 2.1.5 via ``tools/oracle.py``.
+
+    python tests/scheduler_cases/make_cases.py --oracle ../shared/tools/oracle.py
+
+Each case is ``NAME.xml`` (input) and ``NAME.json`` (oracle output, checked by
+``tests/unit/test_scheduler_own_cases.py``). Status entries follow what vigild writes
+(Pacemaker 2.1.5 format); ``crm_feature_set`` is 3.16.1 because crm_simulate 2.1.5 refuses
+to simulate on newer CIBs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+UUID = "6a1e9b5c-0d7a-4c63-8a2e-1f0f6b1d2e3a"
+T0 = 1_700_000_000
+# Pacemaker's parameter digests for these agents' ops (no instance attributes, monitors
+# with timeout 20s); a missing or different digest makes Pacemaker restart the resource.
+DIGEST_OP = "f2317cad3d54cec5d7d7aa7d0bf35cf8"
+DIGEST_MONITOR = "4811cef7f7f94e3a35a70be7916cb2fd"
+NODES3 = [("1", "node1"), ("2", "node2"), ("3", "node3")]
+
+
+def op(rsc: str, task: str, call: int, rc: int = 0, interval: int = 0, target: int = 0,
+       node: str = "node1", op_id: str | None = None, status: int = 0) -> str:
+    op_id = op_id or (f"{rsc}_last_0" if interval == 0 else f"{rsc}_{task}_{interval}")
+    return (f'<lrm_rsc_op id="{op_id}" operation_key="{rsc}_{task}_{interval}" '
+            f'operation="{task}" transition-key="3:2:{target}:{UUID}" '
+            f'transition-magic="{status}:{rc};3:2:{target}:{UUID}" call-id="{call}" '
+            f'rc-code="{rc}" op-status="{status}" interval="{interval}" '
+            f'last-rc-change="{T0 + call}" exec-time="12" queue-time="0" '
+            f'op-digest="{DIGEST_MONITOR if interval else DIGEST_OP}" on_node="{node}"/>')
+
+
+def lrm(rid: str, ops: list[str], typ: str = "Dummy", cls: str = "ocf",
+        prov: str = "pacemaker") -> str:
+    p = f' provider="{prov}"' if prov else ""
+    return f'<lrm_resource id="{rid}" class="{cls}"{p} type="{typ}">{"".join(ops)}</lrm_resource>'
+
+
+def running(rid: str, node: str, interval: int = 10000, **kw: str) -> str:
+    ops = [op(rid, "start", 4, node=node)]
+    if interval:
+        ops.append(op(rid, "monitor", 5, interval=interval, node=node))
+    return lrm(rid, ops, **kw)
+
+
+def stopped(rid: str, node: str) -> str:
+    return lrm(rid, [op(rid, "monitor", 2, rc=7, target=7, node=node)])
+
+
+def node_state(nid: str, name: str, history: str = "", attrs: dict[str, str] | None = None,
+               up: bool = True) -> str:
+    if up:
+        head = (f'<node_state id="{nid}" uname="{name}" in_ccm="true" crmd="online" '
+                f'join="member" expected="member">')
+    else:
+        head = (f'<node_state id="{nid}" uname="{name}" in_ccm="false" crmd="offline" '
+                f'join="down" expected="member">')
+    ta = ""
+    if attrs:
+        pairs = "".join(f'<nvpair id="status-{nid}-{k}" name="{k}" value="{v}"/>'
+                        for k, v in attrs.items())
+        ta = (f'<transient_attributes id="{nid}"><instance_attributes id="status-{nid}">'
+              f'{pairs}</instance_attributes></transient_attributes>')
+    return f'{head}{ta}<lrm id="{nid}"><lrm_resources>{history}</lrm_resources></lrm></node_state>'
+
+
+def prim(rid: str, meta: dict[str, str] | None = None, typ: str = "Dummy",
+         cls: str = "ocf", prov: str | None = "pacemaker", mon: bool = True,
+         mon_extra: str = "") -> str:
+    m = ""
+    if meta:
+        m = f'<meta_attributes id="{rid}-meta">' + "".join(
+            f'<nvpair id="{rid}-meta-{k}" name="{k}" value="{v}"/>' for k, v in meta.items()
+        ) + "</meta_attributes>"
+    ops = ""
+    if mon:
+        ops = (f'<operations><op id="{rid}-mon" name="monitor" interval="10s" '
+               f'timeout="20s"{mon_extra}/></operations>')
+    p = f' provider="{prov}"' if prov else ""
+    return f'<primitive id="{rid}" class="{cls}"{p} type="{typ}">{m}{ops}</primitive>'
+
+
+def fence_device() -> str:
+    return ('<primitive id="fence1" class="stonith" type="fence_dummy"><operations>'
+            '<op id="fence1-mon" name="monitor" interval="60s"/></operations></primitive>')
+
+
+def cib(props: dict[str, str], resources: str, status: str, constraints: str = "",
+        quorum: bool = True, nodes: list[tuple[str, str]] = NODES3,
+        node_attrs: dict[str, dict[str, str]] | None = None, stickiness: int | None = None) -> str:
+    p = "".join(f'<nvpair id="opt-{k}" name="{k}" value="{v}"/>' for k, v in props.items())
+    ns = []
+    for nid, name in nodes:
+        attrs = (node_attrs or {}).get(name)
+        inner = ""
+        if attrs:
+            inner = f'<instance_attributes id="nodes-{nid}">' + "".join(
+                f'<nvpair id="nodes-{nid}-{k}" name="{k}" value="{v}"/>' for k, v in attrs.items()
+            ) + "</instance_attributes>"
+        ns.append(f'<node id="{nid}" uname="{name}">{inner}</node>')
+    defaults = ""
+    if stickiness is not None:
+        defaults = ('<rsc_defaults><meta_attributes id="rsc-options"><nvpair '
+                    f'id="rsc-options-stick" name="resource-stickiness" value="{stickiness}"/>'
+                    '</meta_attributes></rsc_defaults>')
+    return (f'<cib crm_feature_set="3.16.1" validate-with="pacemaker-3.7" epoch="7" '
+            f'num_updates="0" admin_epoch="0" have-quorum="{1 if quorum else 0}" dc-uuid="2">'
+            f'<configuration><crm_config><cluster_property_set id="cib-bootstrap-options">{p}'
+            f'</cluster_property_set></crm_config><nodes>{"".join(ns)}</nodes>'
+            f'<resources>{resources}</resources><constraints>{constraints}</constraints>'
+            f'{defaults}</configuration><status>{status}</status></cib>\n')
+
+
+NO_FENCING = {"stonith-enabled": "false"}
+WEB = prim("vip") + prim("http")
+GROUP = f'<group id="web">{WEB}</group>'
+
+
+def all_stopped(rids: list[str], node: str) -> str:
+    return "".join(stopped(r, node) for r in rids)
+
+
+def cases() -> dict[str, str]:
+    out: dict[str, str] = {}
+    # 1. nothing known anywhere: probes on every node, then starts
+    out["cold-start"] = cib(NO_FENCING, prim("db") + GROUP,
+                            "".join(node_state(i, n) for i, n in NODES3))
+    # 2. a new node joins a running cluster: probes only there, nothing moves (stickiness)
+    out["probes-new-node"] = cib(NO_FENCING, prim("db") + GROUP, (
+        node_state("1", "node1", running("db", "node1") + all_stopped(["vip", "http"], "node1"))
+        + node_state("2", "node2", running("vip", "node2") + running("http", "node2")
+                     + stopped("db", "node2"))
+        + node_state("3", "node3")), stickiness=100)
+    # 3. steady: everything known and in place, a weaker preference elsewhere: no action
+    out["steady-stickiness"] = cib(NO_FENCING, prim("db"), (
+        node_state("1", "node1", running("db", "node1"))
+        + node_state("2", "node2", stopped("db", "node2"))
+        + node_state("3", "node3", stopped("db", "node3"))),
+        '<rsc_location id="db-prefers-3" rsc="db" node="node3" score="50"/>', stickiness=100)
+    # 4. same without stickiness: the preference wins, db moves (stop before start)
+    out["location-move"] = cib(NO_FENCING, prim("db"), (
+        node_state("1", "node1", running("db", "node1"))
+        + node_state("2", "node2", stopped("db", "node2"))
+        + node_state("3", "node3", stopped("db", "node3"))),
+        '<rsc_location id="db-prefers-3" rsc="db" node="node3" score="50"/>')
+    # 5. node lost, fencing disabled: the group is taken as stopped and restarts elsewhere
+    hist1 = running("vip", "node1") + running("http", "node1")
+    out["lost-node-no-fencing"] = cib(NO_FENCING, GROUP, (
+        node_state("1", "node1", hist1, up=False)
+        + node_state("2", "node2", all_stopped(["vip", "http"], "node2"))
+        + node_state("3", "node3", all_stopped(["vip", "http"], "node3"))), stickiness=100)
+    # 6. node lost, fencing enabled with a device: fence it, then move
+    out["lost-node-fencing"] = cib({"stonith-enabled": "true"}, fence_device() + GROUP, (
+        node_state("1", "node1", hist1, up=False)
+        + node_state("2", "node2", running("fence1", "node2", 60000, cls="stonith",
+                                           typ="fence_dummy", prov="")
+                     + all_stopped(["vip", "http"], "node2"))
+        + node_state("3", "node3", lrm("fence1", [op("fence1", "monitor", 2, rc=7, target=7,
+                                                     node="node3")], "fence_dummy",
+                                       "stonith", "")
+                     + all_stopped(["vip", "http"], "node3"))), stickiness=100)
+    steady3 = (node_state("1", "node1", running("db", "node1") + stopped("app", "node1"))
+               + node_state("2", "node2", all_stopped(["db", "app"], "node2"))
+               + node_state("3", "node3", all_stopped(["db", "app"], "node3")))
+    # 7-9. quorum lost with each policy (db runs, app is new)
+    for policy in ("stop", "freeze", "ignore"):
+        out[f"no-quorum-{policy}"] = cib(
+            {"stonith-enabled": "false", "no-quorum-policy": policy}, prim("db") + prim("app"),
+            steady3, quorum=False)
+    # 10. failed recurring monitor: recover in place (stop, start, monitor)
+    failed = lrm("db", [op("db", "start", 4), op("db", "monitor", 6, rc=7, interval=10000),
+                        op("db", "monitor", 6, rc=7, interval=10000,
+                           op_id="db_last_failure_0")])
+    fc = {"fail-count-db#monitor_10000": "1", "last-failure-db#monitor_10000": str(T0 + 6)}
+    others = (node_state("2", "node2", stopped("db", "node2"))
+              + node_state("3", "node3", stopped("db", "node3")))
+    out["failed-monitor-recover"] = cib(NO_FENCING, prim("db"),
+                                        node_state("1", "node1", failed, fc) + others)
+    # 11. same with migration-threshold=1: recover onto another node
+    out["failed-monitor-threshold"] = cib(
+        NO_FENCING, prim("db", {"migration-threshold": "1"}),
+        node_state("1", "node1", failed, fc) + others)
+    # 12. failed start: start-failure-is-fatal bans the node, start elsewhere
+    bad_start = lrm("db", [op("db", "start", 4, rc=1), op("db", "start", 4, rc=1,
+                                                          op_id="db_last_failure_0")])
+    out["failed-start-moves"] = cib(NO_FENCING, prim("db"), node_state(
+        "1", "node1", bad_start, {"fail-count-db#start_0": "INFINITY",
+                                  "last-failure-db#start_0": str(T0 + 4)}) + others)
+    # 13. group moves together when its node goes standby (members in order)
+    out["group-standby-move"] = cib(NO_FENCING, GROUP, (
+        node_state("1", "node1", hist1)
+        + node_state("2", "node2", all_stopped(["vip", "http"], "node2"))
+        + node_state("3", "node3", all_stopped(["vip", "http"], "node3"))),
+        node_attrs={"node1": {"standby": "on"}}, stickiness=100)
+    # 14. target-role=Stopped on the first group member stops the whole group
+    out["group-member-stopped"] = cib(
+        NO_FENCING, f'<group id="web">{prim("vip", {"target-role": "Stopped"})}'
+        f'{prim("http")}</group>', (
+            node_state("1", "node1", hist1)
+            + node_state("2", "node2", all_stopped(["vip", "http"], "node2"))
+            + node_state("3", "node3", all_stopped(["vip", "http"], "node3"))))
+    # 15. on-fail=stop on the monitor: stop and stay stopped
+    out["monitor-on-fail-stop"] = cib(
+        NO_FENCING, prim("db", mon_extra=' on-fail="stop"'),
+        node_state("1", "node1", failed, fc) + others)
+    # 16. anonymous clone on two nodes, third node new: probe and start there
+    clone = ('<clone id="ping-clone">' + prim("ping") + "</clone>")
+    out["clone-new-node"] = cib(NO_FENCING, clone, (
+        node_state("1", "node1", running("ping", "node1"))
+        + node_state("2", "node2", running("ping", "node2"))
+        + node_state("3", "node3")))
+    # 17. colocation + ordering: app with db, db before app, both cold
+    out["colocated-ordered"] = cib(NO_FENCING, prim("db") + prim("app"),
+                                   "".join(node_state(i, n) for i, n in NODES3),
+                                   '<rsc_colocation id="app-with-db" rsc="app" with-rsc="db" '
+                                   'score="INFINITY"/><rsc_order id="db-then-app" first="db" '
+                                   'then="app" kind="Mandatory"/>'
+                                   '<rsc_location id="db-on-2" rsc="db" node="node2" score="10"/>')
+    # 18. node in maintenance: leave its resource alone, cancel its monitor
+    out["node-maintenance"] = cib(NO_FENCING, prim("db"), (
+        node_state("1", "node1", running("db", "node1"))
+        + node_state("2", "node2", stopped("db", "node2"))
+        + node_state("3", "node3", stopped("db", "node3"))),
+        node_attrs={"node1": {"maintenance": "true"}})
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--oracle", metavar="ORACLE_PY", help="also write NAME.json via oracle.py")
+    opts = ap.parse_args()
+    for name, text in cases().items():
+        xml = HERE / f"{name}.xml"
+        xml.write_text(text)
+        if opts.oracle:
+            res = subprocess.run([sys.executable, opts.oracle, str(xml), "--scores"],
+                                 capture_output=True, text=True, check=False)
+            (HERE / f"{name}.json").write_text(res.stdout)
+            print(name, "ok" if '"error"' not in res.stdout else "ORACLE ERROR")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
