@@ -42,3 +42,15 @@ def status_text(st: dict[str, Any]) -> str:
             lines.append(f"  * {f['rsc']}_{f['op']}_{f['interval_ms']} on {f['node']} "
                          f"returned rc {f['rc']}{reason}")
     return "\n".join(lines)
+
+
+def fence_line(e: dict[str, Any]) -> str:
+    import time as _time
+
+    when = _time.strftime("%Y-%m-%d %H:%M:%S", _time.localtime(e["requested"]))
+    took = (f" in {e['completed'] - e['requested']:.2f} s"
+            if e.get("completed") is not None else "")
+    device = f" with {e['device']}" if e.get("device") else ""
+    reason = f" ({e['reason']})" if e.get("reason") and e["state"] == "failed" else ""
+    return (f"{when} {e['action']} of {e['target']} asked by {e['origin']}: "
+            f"{e['state']}{device}{took}{reason}")

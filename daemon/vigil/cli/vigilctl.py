@@ -26,6 +26,7 @@ examples:
   vigilctl property set stonith-enabled false
   vigilctl resource create web ocf:vigil:http docroot=/srv/www port=8080 --op monitor:10s
   vigilctl resource delete web
+  vigilctl fence node2 --off; vigilctl fence history --json
   vigilctl simulate --xml-file /var/lib/vigil/pe/pe-input-7.xml
 
 exit status: 0 ok, 1 the operation failed, 2 usage error or invalid input."""
@@ -76,6 +77,17 @@ def parser() -> argparse.ArgumentParser:
                     help="an operation, e.g. monitor:10s or start:0:60s")
     rd = rsub.add_parser("delete", help="delete a resource and the constraints naming it")
     rd.add_argument("id")
+
+    f = sub.add_parser("fence", help="fence a node, or show the fencing history",
+                       description="vigilctl fence NODE [--off|--on] fences NODE through the "
+                       "cluster's fence devices and waits for the result; vigilctl fence "
+                       "history [--json] lists every fencing, oldest first.")
+    f.add_argument("target", metavar="NODE|history")
+    group = f.add_mutually_exclusive_group()
+    group.add_argument("--reboot", dest="action", action="store_const", const="reboot")
+    group.add_argument("--off", dest="action", action="store_const", const="off")
+    group.add_argument("--on", dest="action", action="store_const", const="on")
+    f.add_argument("--json", action="store_true", help="history as JSON")
 
     d = sub.add_parser("discover", help="list vigil nodes advertised by zeroconf")
     d.add_argument("--timeout", type=float, default=3.0, help="seconds to listen")
@@ -146,6 +158,18 @@ def run(args: argparse.Namespace) -> int:
         extra = [r for r in result.get("removed", []) if r != args.id]
         print(f"resource {args.id} deleted" + (f" with {', '.join(extra)}" if extra else "")
               + f"; CIB version {result['version']}")
+    elif args.command == "fence" and args.target == "history":
+        history = call(sock, "fence_history")
+        if args.json:
+            print(json.dumps(history, indent=2))
+        for e in [] if args.json else history:
+            print(render.fence_line(e))
+        if not history and not args.json:
+            print("no fencing has happened")
+    elif args.command == "fence":
+        entry = call(sock, "fence", target=args.target, action=args.action or "reboot",
+                     confirm=True, timeout_s=300)
+        print(render.fence_line(entry))
     elif args.command == "discover":
         import asyncio
 

@@ -41,6 +41,7 @@ from .events import (
     Event,
     Execute,
     Exit,
+    FenceDone,
     Heartbeat,
     Log,
     MonitorChanged,
@@ -54,8 +55,9 @@ from .events import (
 from .membership import Membership
 from .statusview import active_on, status_view
 
-READ_OPS = {"status", "cib_get"}
+READ_OPS = {"status", "cib_get", "fence_history"}
 FORWARD_TIMEOUT_MS = 10000
+FENCE_TIMEOUT_MS = 290000
 SHUTDOWN_TIMEOUT_MS = 120000
 
 
@@ -104,6 +106,7 @@ class Controller:
         self.call_id = 0
         self.forwarded: dict[int, int] = {}  # client rid -> deadline_ms
         self.shutdown_since: int | None = None
+        self.fence_history: list[dict[str, Any]] = []
         self.counters = counters or (lambda: {})
         self.duties = DcDuties(self)
         self._out: list[Command] = []
@@ -165,6 +168,12 @@ class Controller:
             self._report("", event.action, event.result, "monitor_change")
         elif isinstance(event, ShutdownRequested):
             self._on_shutdown(event.reason)
+        elif isinstance(event, FenceDone):
+            if self.is_dc:
+                self.duties.fence_done(event)
+            else:
+                self.log(f"fencing of {event.target} finished after this node stopped being "
+                         f"DC: ok={event.ok}", "warning")
 
     # ------------------------------------------------------------------ membership
     def _on_tick(self) -> None:
@@ -242,6 +251,10 @@ class Controller:
                                     "term": self.term}))
         elif kind == "exec":
             self._exec(sender, msg)
+        elif kind == "fence_event" and sender == self.dc:
+            from .dcfence import merge_history
+
+            merge_history(self.fence_history, dict(msg["entry"]))
         elif kind == "cancel":
             self.emit(CancelRecurring(msg.get("rsc"), msg.get("interval_ms")))
         elif kind == "write_reply":
@@ -292,13 +305,16 @@ class Controller:
                 self.emit(Reply(rid, {"ok": True, "result": status_view(self)}))
             elif op == "cib_get":
                 self.emit(Reply(rid, {"ok": True, "result": self._cib_get(req)}))
+            elif op == "fence_history":
+                self.emit(Reply(rid, {"ok": True, "result": list(self.fence_history)}))
             elif self.is_dc:
                 self.duties.write(req, lambda reply: self.emit(Reply(rid, reply)))
             elif self.dc is None:
                 raise Unavailable("no DC: the cluster has no quorum or is still electing "
                                   "one; writes are refused")
             else:
-                self.forwarded[rid] = self.now_ms + FORWARD_TIMEOUT_MS
+                wait_ms = FENCE_TIMEOUT_MS if op == "fence" else FORWARD_TIMEOUT_MS
+                self.forwarded[rid] = self.now_ms + wait_ms
                 self.emit(Send(self.dc, {"t": "write", "rid": rid, "req": req}))
         except VigilError as exc:
             self.emit(Reply(rid, error_reply(exc)))
@@ -318,8 +334,8 @@ class Controller:
             if self.now_ms >= deadline:
                 del self.forwarded[rid]
                 self.emit(Reply(rid, error_reply(Unavailable(
-                    f"the DC ({self.name(self.dc)}) did not answer within "
-                    f"{FORWARD_TIMEOUT_MS} ms; the write may or may not have been applied"))))
+                    f"the DC ({self.name(self.dc)}) did not answer in time; the request "
+                    "may or may not have been carried out"))))
 
     # ------------------------------------------------------------------ shutdown
     def _on_shutdown(self, reason: str) -> None:

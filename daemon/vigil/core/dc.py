@@ -36,7 +36,8 @@ from . import cib as C
 from . import status as S
 from .cibops import WRITE_OPS
 from .codec import action_from_dict, action_to_dict, result_from_dict
-from .events import Archive, Send
+from .dcfence import DcFencing
+from .events import Archive, FenceDone, Send
 from .graph import Action, Transition
 from .membership import ViewChange
 from .transition import RunState, TransitionRun
@@ -73,6 +74,7 @@ class DcDuties:
         self.leaving: set[int] = set()
         self.writes: dict[int, PendingWrite] = {}
         self.pids = itertools.count(1)
+        self.fencing = DcFencing(self)
         self.uuid = f"vigil-{ctrl.spec.me}-{ctrl.incarnation}"
 
     # ------------------------------------------------------------------ role changes
@@ -205,6 +207,9 @@ class DcDuties:
         if not self.synced:
             respond(error_reply(Unavailable("the DC is still synchronising the CIB; retry")))
             return
+        if req.get("op") == "fence":
+            self.fencing.manual_request(req, respond)
+            return
         handler = WRITE_OPS.get(str(req.get("op")))
         if handler is None:
             respond(error_reply(CibInvalid(f"unknown operation {req.get('op')!r}")))
@@ -261,11 +266,11 @@ class DcDuties:
         elif kind in ("exec_result", "monitor_change"):
             self._on_result(sender, kind, msg)
         elif kind == "shutdown":
-            self._status_edit(f"{c.name(sender)} is shutting down", lambda cib: S.set_attr(
+            self.status_edit(f"{c.name(sender)} is shutting down", lambda cib: S.set_attr(
                 cib, sender, c.name(sender) or "", "shutdown", str(msg.get("wall_s", 1))))
         elif kind == "leave":
             self.leaving.add(sender)
-            self._status_edit(f"{c.name(sender)} left cleanly", lambda cib: (
+            self.status_edit(f"{c.name(sender)} left cleanly", lambda cib: (
                 S.set_member(cib, sender, c.name(sender) or "", False, "down"),
                 S.clear_lrm(cib, sender)))
 
@@ -281,7 +286,7 @@ class DcDuties:
             c.term = term
         self._synced()
 
-    def _status_edit(self, reason: str, edit: Any, abort: bool = True) -> None:
+    def status_edit(self, reason: str, edit: Any, abort: bool = True) -> None:
         if not self.synced:
             return
         new = copy.deepcopy(self.ctrl.cib)
@@ -306,7 +311,7 @@ class DcDuties:
         what = (f"{action.key} on {rec.node}: rc {result.rc}"
                 + (f" ({result.exit_reason})" if result.exit_reason else "")
                 + ("" if expected else " - unexpected"))
-        self._status_edit(what, lambda cib: S.record_op(cib, rec),
+        self.status_edit(what, lambda cib: S.record_op(cib, rec),
                           abort=kind == "monitor_change" and not expected)
         token = str(msg.get("token", ""))
         if self.run and token == f"{self.run.transition_id}:{action.id}":
@@ -336,6 +341,8 @@ class DcDuties:
             if self.run.finished:
                 c.log(f"transition {self.run.transition_id} {self.run.state.value}"
                       + (f": {self.run.abort_reason}" if self.run.abort_reason else ""))
+                if self.run.state is RunState.ABORTED:
+                    self.dirty = True  # decide again from what is known now
                 self.run = None
         if self.run is None and self.dirty and c.now_ms >= self.not_before_ms:
             self._schedule()
@@ -384,11 +391,24 @@ class DcDuties:
             elif action.kind == "cluster":
                 self._cluster_action(action)
                 self._dispatch(run.result(action.id, True))
-            else:
-                c.log(f"{action.key}: fencing is not available yet; {action.node} stays "
-                      "unclean and its resources blocked", "error")
-                self.not_before_ms = c.now_ms + 10 * RETRY_AFTER_FAILURE_MS
-                self._dispatch(run.result(action.id, False, "fencing unavailable"))
+            elif action.kind == "fence":
+                why = self.fencing.transition_action(token, action)
+                if why:
+                    c.log(f"{action.key}: {why}", "error")
+                    self.not_before_ms = c.now_ms + 10 * RETRY_AFTER_FAILURE_MS
+                    self._dispatch(run.result(action.id, False, why))
+                else:
+                    self.deadlines[action.id] = c.now_ms + action.timeout_ms + ACTION_GRACE_MS
+
+    def fence_done(self, ev: FenceDone) -> None:
+        ok = self.fencing.done(ev)
+        run = self.run
+        if run is not None and ev.token.startswith(f"{run.transition_id}:"):
+            aid = int(ev.token.split(":")[1])
+            self.deadlines.pop(aid, None)
+            if not ok:
+                self.not_before_ms = self.ctrl.now_ms + 2 * RETRY_AFTER_FAILURE_MS
+            self._dispatch(run.result(aid, ok, f"fencing {ev.target}: {ev.reason}"))
 
     def _send_to_node(self, action: Action, msg: dict[str, Any]) -> None:
         c = self.ctrl
@@ -402,7 +422,7 @@ class DcDuties:
         c = self.ctrl
         if action.task == "clear_failcount":
             node_id = c.spec.node_id(action.node or "")
-            self._status_edit(f"failure of {action.rsc} on {action.node} expired",
+            self.status_edit(f"failure of {action.rsc} on {action.node} expired",
                               lambda cib: S.clear_failcounts(cib, action.rsc, node_id),
                               abort=False)
 

@@ -62,8 +62,22 @@ class ShutdownRequested:
     reason: str
 
 
+@dataclass(frozen=True)
+class FenceDone:
+    """A fencing request this node ran has finished."""
+
+    token: str
+    target: str
+    action: str
+    ok: bool
+    device: str
+    reason: str
+    requested: float
+    completed: float
+
+
 Event = Tick | Heartbeat | PeerMessage | ClientRequest | AgentDone | MonitorChanged | \
-    ShutdownRequested
+    ShutdownRequested | FenceDone
 
 
 # ----------------------------------------------------------------------- commands
@@ -103,6 +117,16 @@ class CancelRecurring:
 
 
 @dataclass(frozen=True)
+class Fence:
+    """Fence ``target`` with this node's fence devices (as the CIB configures them)."""
+
+    token: str
+    target: str
+    action: str
+    requested: float
+
+
+@dataclass(frozen=True)
 class Persist:
     xml: bytes
     version: tuple[int, int, int]
@@ -127,4 +151,5 @@ class Exit:
     reason: str
 
 
-Command = Broadcast | Send | Reply | Execute | CancelRecurring | Persist | Archive | Log | Exit
+Command = (Broadcast | Send | Reply | Execute | CancelRecurring | Fence | Persist | Archive | Log
+           | Exit)

@@ -46,6 +46,18 @@ def failed_view(state: ClusterState) -> list[dict[str, Any]]:
              "last_rc_change": f.last_rc_change} for f in state.failed_ops]
 
 
+def fencing_view(history: list[dict[str, Any]]) -> dict[str, Any]:
+    """The newest fencing entry of each target, and who is pending or failed now."""
+    latest: dict[str, dict[str, Any]] = {}
+    for entry in history:
+        latest[entry["target"]] = entry
+    return {
+        "pending": sorted(t for t, e in latest.items() if e["state"] == "pending"),
+        "failed": sorted(t for t, e in latest.items() if e["state"] == "failed"),
+        "last": [latest[t] for t in sorted(latest)],
+    }
+
+
 def status_view(ctrl: Controller) -> dict[str, Any]:
     cib = ctrl.cib
     state = current_state(cib, ctrl.wall_s)
@@ -68,6 +80,7 @@ def status_view(ctrl: Controller) -> dict[str, Any]:
         "nodes": nodes,
         "resources": resources_view(state),
         "failed_actions": failed_view(state),
+        "fencing": fencing_view(ctrl.fence_history),
         "counters": ctrl.counters(),
     }
 

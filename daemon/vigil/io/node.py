@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import shutil
 import signal
 import socket
 import time
@@ -31,6 +30,8 @@ from ..core.events import (
     Event,
     Execute,
     Exit,
+    Fence,
+    FenceDone,
     Heartbeat,
     Log,
     MonitorChanged,
@@ -42,15 +43,18 @@ from ..core.events import (
     Tick,
 )
 from ..core.execmodel import AgentCall, AgentResult
+from ..core.fencing import FenceRequest, devices_from_xml, levels_from_xml
 from ..core.graph import Action, Agent
 from ..errors import AgentError, CibInvalid, VigilError
 from .control import ControlServer
 from .discovery import Advertiser
 from .executor import Executor
+from .fencer import AGENT_DIRS, Fencer
 from .storage import Storage
 from .transport import Transport
 
 log = logging.getLogger("vigil.node")
+SHIPPED_FENCE_AGENTS = Path(__file__).resolve().parents[1] / "agents" / "fence"
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
           "error": logging.ERROR}
 
@@ -97,6 +101,8 @@ class Node:
                                    self._on_message)
         self.executor = Executor(cfg.me.name, cfg.state_dir, list(cfg.agent_roots),
                                  self._on_monitor_change)
+        self.fencer = Fencer(cfg.me.name, agent_dirs=(*AGENT_DIRS, SHIPPED_FENCE_AGENTS))
+        self.stonith_started: set[str] = set()
         self.control = ControlServer(cfg.control_socket, self._on_request)
         self.advertiser = Advertiser(cfg) if cfg.discovery else None
         self.pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
@@ -140,6 +146,7 @@ class Node:
             if self.advertiser:
                 await self.advertiser.close()
             await self.executor.close()
+            await self.fencer.close()
             await self.transport.close()
             log.info("node %s stopped", self.cfg.node_name)
 
@@ -179,18 +186,16 @@ class Node:
         self.pending[rid] = fut
         self.feed(ClientRequest(rid, req))
         try:
-            return await asyncio.wait_for(fut, 30)
+            return await asyncio.wait_for(fut, 300 if req.get("op") == "fence" else 30)
         except TimeoutError:
-            return error_reply(VigilError("no answer within 30 s"))
+            return error_reply(VigilError(f"no answer to {req.get('op')} in time"))
         finally:
             self.pending.pop(rid, None)
 
     # ------------------------------------------------------------------ agent checks
     def _agent_path(self, agent: Agent) -> str | None:
-        if agent.cls == "stonith":
-            return shutil.which(agent.type, path="/usr/sbin:/sbin:/usr/bin:" +
-                                os.environ.get("PATH", ""))
-        path = self.executor.find_agent(agent)
+        path = (self.fencer.find_agent(agent.type) if agent.cls == "stonith"
+                else self.executor.find_agent(agent))
         return str(path) if path else None
 
     def _agent_check(self, spec: str) -> dict[str, Any]:
@@ -229,6 +234,8 @@ class Node:
                 fut.set_result(cmd.reply)
         elif isinstance(cmd, Execute):
             self._spawn(self._execute(cmd.token, cmd.action))
+        elif isinstance(cmd, Fence):
+            self._spawn(self._fence(cmd))
         elif isinstance(cmd, CancelRecurring):
             self._cancel(cmd)
         elif isinstance(cmd, Persist):
@@ -246,8 +253,49 @@ class Node:
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
+    async def _fence(self, cmd: Fence) -> None:
+        cib = self.ctrl.cib
+        devices = devices_from_xml(cib.find("configuration/resources"))
+        levels = levels_from_xml(cib.find("configuration/fencing-topology"))
+        req = FenceRequest(cmd.target, cmd.action, self.cfg.node_name, cmd.requested)
+        if not devices:
+            ok, device, reason = False, "", "no fence device is configured"
+        else:
+            result = await self.fencer.fence(req, devices, levels)
+            ok, device, reason = result.ok, result.device, result.reason
+        self.feed(FenceDone(cmd.token, cmd.target, cmd.action, ok, device, reason,
+                            cmd.requested, round(time.time(), 3)))
+
+    async def _stonith_resource(self, action: Action) -> AgentResult:
+        """A fence device as a resource: start/stop register it here, monitor asks the agent."""
+        rsc = action.rsc or ""
+        agent = action.agent.type if action.agent else ""
+        if self.fencer.find_agent(agent) is None:
+            return AgentResult(5, 7, f"fence agent {agent} is not installed", 0, "")
+        if action.task == "start":
+            self.stonith_started.add(rsc)
+            return AgentResult(0, 0, "", 0, "")
+        if action.task == "stop":
+            self.stonith_started.discard(rsc)
+            return AgentResult(0, 0, "", 0, "")
+        if action.task != "monitor":
+            return AgentResult(3, 3, f"{action.task} is not supported for fence devices", 0, "")
+        if rsc not in self.stonith_started:
+            return AgentResult(7, 0, "", 0, "")
+        devices = devices_from_xml(self.ctrl.cib.find("configuration/resources"))
+        device = devices.get(rsc)
+        if device is None:
+            return AgentResult(7, 0, "", 0, "")
+        attempt = await self.fencer.run_action(device, "monitor", None, action.timeout_ms)
+        return AgentResult(0 if attempt.ok else 1, 0, "" if attempt.ok else attempt.reason,
+                           attempt.exec_ms, "")
+
     async def _execute(self, token: str, action: Action) -> None:
         call = to_call(action)
+        if action.agent is not None and action.agent.cls == "stonith":
+            result = await self._stonith_resource(action)
+            self.feed(AgentDone(token, action, result))
+            return
         result = await self.executor.run(call)
         if action.is_recurring and result.op_status == 0:
             self.recurring[(call.rsc, call.interval_ms)] = action

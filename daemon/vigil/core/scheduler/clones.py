@@ -67,7 +67,7 @@ def _running_count(a: Assigner, rid: str) -> tuple[str | None, int]:
     return (nodes[0] if nodes else None), len(nodes)
 
 
-def _cmp_instance(a: Assigner, clone: str, r1: str, r2: str) -> int:
+def cmp_instance(a: Assigner, clone: str, r1: str, r2: str) -> int:
     cur1, n1 = _running_count(a, r1)
     cur2, n2 = _running_count(a, r2)
     if n1 > 0 and n2 > 0 and n1 != n2:
@@ -106,7 +106,7 @@ def _cmp_instance(a: Assigner, clone: str, r1: str, r2: str) -> int:
 
 def sort_instances(a: Assigner, clone: str, ids: list[str]) -> list[str]:
     def cmp(x: str, y: str) -> int:
-        return _cmp_instance(a, clone, x, y)
+        return cmp_instance(a, clone, x, y)
 
     return sorted(ids, key=cmp_to_key(cmp))
 

@@ -21,7 +21,8 @@ from functools import cmp_to_key
 from typing import TYPE_CHECKING
 
 from . import scores
-from .history import PROMOTED, STARTED, STOPPED, UNKNOWN, UNPROMOTED
+from .clones import cmp_instance
+from .history import PROMOTED, STOPPED, UNKNOWN, UNPROMOTED
 from .unpack import strip_instance
 
 if TYPE_CHECKING:
@@ -181,13 +182,17 @@ def set_instance_roles(a: Assigner, clone: str) -> None:
     for inst, node in placed.items():
         a.show("promotion", inst, {node: sort_index[inst]})
 
+    for inst, prio in priority.items():
+        a.instance_priority[inst] = prio
+    a.clone_count[clone] = {}  # counts are reused for promoted instances per node
+
     def cmp(x: str, y: str) -> int:
         if sort_index[x] != sort_index[y]:
             return -1 if sort_index[x] > sort_index[y] else 1
         rx, ry = a.state.resources[x].role, a.state.resources[y].role
         if rx != ry:
             return -1 if rx > ry else 1
-        return -1 if x < y else 1 if x > y else 0
+        return cmp_instance(a, clone, x, y)
 
     count: dict[str, int] = {}
     promoted = 0
@@ -210,4 +215,3 @@ def set_instance_roles(a: Assigner, clone: str) -> None:
         _set_next(a, inst, PROMOTED)
         a.promoted.add(inst)
         promoted += 1
-    _ = STARTED

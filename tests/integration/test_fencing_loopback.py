@@ -1,0 +1,93 @@
+"""The seed scenario on loopback: the dead node is fenced first, then its web server moves."""
+
+import time
+import urllib.request
+
+import pytest
+
+from vigil.core import cib as C
+
+pytestmark = [pytest.mark.cluster, pytest.mark.slow]
+
+
+def get(url):
+    with urllib.request.urlopen(url, timeout=1.0) as resp:
+        return resp.read().decode()
+
+
+def fence_device_xml(cluster):
+    host_map = ";".join(f"{n}:{cluster.config_path(n)}" for n in cluster.names)
+    return C.to_bytes(C.primitive_element(
+        "fence-loop", "stonith:fence_vigil_loopback",
+        {"pcmk_host_map": host_map}, None,
+        [{"name": "monitor", "interval": "60s"}])).decode()
+
+
+def test_lost_node_is_fenced_before_its_resource_moves(cluster3, tmp_path):
+    c = cluster3
+    c.wait_quorate()
+    docroot = tmp_path / "www"
+    docroot.mkdir()
+    (docroot / "index.html").write_text("fenced first\n")
+    port = c.port + 2
+    c.ctl("node1", "cib_put", section="resources", xml=fence_device_xml(c), mode="create")
+    c.ctl("node2", "resource_create", id="web", agent="ocf:vigil:http",
+          params={"docroot": str(docroot), "port": str(port), "ip": "127.0.0.1"},
+          ops=[{"name": "monitor", "interval": "1s"}])
+    victim = c.wait(lambda: c.where("node1", "web"), 30, "web to start")[0]
+    assert get(f"http://127.0.0.1:{port}/") == "fenced first\n"
+    survivor = next(n for n in c.names if n != victim)
+
+    t0 = time.time()
+    c.poweroff(victim)
+    moved = c.wait(lambda: [n for n in c.where(survivor, "web") if n != victim], 30,
+                   "web to run elsewhere after fencing")
+    assert get(f"http://127.0.0.1:{port}/") == "fenced first\n"
+
+    history = c.ctl(survivor, "fence_history")
+    fenced = [e for e in history if e["target"] == victim and e["state"] == "success"]
+    assert fenced, history
+    entry = fenced[-1]
+    assert entry["device"] == "fence-loop" and entry["action"] == "reboot"
+    assert t0 <= entry["requested"] <= entry["completed"]
+    st = c.status(survivor)
+    start = [e for e in st["resources"] if e["id"] == "web"][0]
+    assert start["nodes"] == moved
+    # the web server's start on the survivor came after the fencing was confirmed
+    xml = C.parse(c.ctl(survivor, "cib_get", scope="status")["xml"])
+    started = [op for op in xml.iter("lrm_rsc_op")
+               if op.get("operation_key") == "web_start_0" and op.get("on_node") == moved[0]]
+    assert started and int(started[0].get("last-rc-change")) >= int(entry["completed"])
+    res = c.vigilctl(survivor, "fence", "history")
+    assert res.returncode == 0 and f"reboot of {victim}" in res.stdout and "success" in res.stdout
+
+
+def test_failing_fence_device_blocks_recovery_and_says_why(cluster3, tmp_path):
+    c = cluster3
+    c.wait_quorate()
+    c.ctl("node1", "property_set", name="stonith-max-attempts", value="2")
+    # fence_dummy type=fail never succeeds: the lost node must stay unclean, its resource
+    # must not be started elsewhere
+    dev = C.primitive_element("fence-broken", "stonith:fence_dummy",
+                              {"type": "fail", "power_timeout": "1",
+                               "pcmk_host_list": " ".join(c.names),
+                               "pcmk_off_retries": "1", "pcmk_reboot_retries": "1"})
+    c.ctl("node1", "cib_put", section="resources", xml=C.to_bytes(dev).decode(), mode="create")
+    c.ctl("node1", "resource_create", id="d", agent="ocf:vigil:Dummy")
+    victim = c.wait(lambda: c.where("node1", "d"), 30, "d to start")[0]
+    survivor = next(n for n in c.names if n != victim)
+    c.poweroff(victim)
+
+    def failed_twice():
+        return len([e for e in c.ctl(survivor, "fence_history")
+                    if e["target"] == victim and e["state"] == "failed"]) >= 2
+
+    c.wait(failed_twice, 90, "two failed fencing attempts")
+    time.sleep(3)
+    st = c.status(survivor)
+    node = [n for n in st["nodes"] if n["name"] == victim][0]
+    assert node["unclean"] and not node["online"]
+    assert victim in st["fencing"]["failed"]
+    assert c.where(survivor, "d") in ([], [victim]), "not recovered without fencing"
+    attempts = [e for e in c.ctl(survivor, "fence_history") if e["target"] == victim]
+    assert len(attempts) == 2, "stonith-max-attempts caps the retries"
