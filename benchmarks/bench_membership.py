@@ -233,7 +233,7 @@ def fmt(value: float | None) -> str:
 
 # ---------------------------------------------------------------------- driver
 def bench_size(size: int, args: argparse.Namespace, base: Path) -> dict[str, Any]:
-    c = NetnsCluster(base / f"n{size}", size=size, log_level="info")
+    c = NetnsCluster(base / f"n{size}-{time.strftime('%H%M%S')}", size=size, log_level="info")
     result: dict[str, Any] = {"size": size}
     try:
         say(f"{size} nodes: starting (load average {os.getloadavg()[0]:.1f}: other work on "
@@ -292,6 +292,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--hog-seconds", type=float, default=60)
     p.add_argument("--pauses", type=int, default=10, help="SIGSTOPs per phase")
     p.add_argument("--json", type=Path, help="also write the raw results here")
+    p.add_argument("--workdir", type=Path,
+                   help="keep the nodes' configs and logs here (default: a temporary "
+                        "directory, removed at the end)")
     args = p.parse_args(argv)
     reason = netns.skip_reason()
     if reason:
@@ -301,8 +304,9 @@ def main(argv: list[str] | None = None) -> int:
     netns.cleanup_stale()
     results = []
     with tempfile.TemporaryDirectory(prefix="vgbench") as tmp:
+        base = args.workdir or Path(tmp)
         for size in (int(s) for s in args.sizes.split(",")):
-            results.append(bench_size(size, args, Path(tmp)))
+            results.append(bench_size(size, args, base))
     print(summary(results), flush=True)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))

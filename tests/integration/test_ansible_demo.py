@@ -45,8 +45,19 @@ def demo_vars(tmp_path: Path) -> dict[str, Any]:
     }
 
 
-def test_demo_fails_over_and_reruns(demo_vars: dict[str, Any]) -> None:
+DEPLOY = """\
+- name: Deploy the vigil nodes
+  hosts: vigil_cluster
+  gather_facts: false
+  roles:
+    - role: vigil_daemon
+"""
+
+
+def test_demo_fails_over_and_reruns(demo_vars: dict[str, Any], tmp_path: Path) -> None:
     inventory = str(ROOT / "inventories" / "local")
+    deploy = tmp_path / "deploy.yml"
+    deploy.write_text(DEPLOY)
     try:
         out = check(
             playbook(
@@ -72,6 +83,15 @@ def test_demo_fails_over_and_reruns(demo_vars: dict[str, Any]) -> None:
         assert "Declare the web server resource" in out
         declared = out.split("TASK [Declare the web server resource]")[1].split("TASK [")[0]
         assert "ok: [node1]" in declared, declared
+
+        # The role converges: the first run starts the powered-off node, the next changes
+        # nothing, and check mode predicts nothing either.
+        check(playbook(deploy, inventory=inventory, extra_vars=demo_vars))
+        for args in ((), ("--check", "--diff")):
+            out = check(playbook(deploy, *args, inventory=inventory, extra_vars=demo_vars))
+            counts = recap(out)
+            assert sorted(counts) == ["node1", "node2", "node3"], out[-2000:]
+            assert all(c["changed"] == 0 for c in counts.values()), out[-6000:]
     finally:
         out = check(
             playbook(

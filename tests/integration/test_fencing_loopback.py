@@ -91,3 +91,25 @@ def test_failing_fence_device_blocks_recovery_and_says_why(cluster3, tmp_path):
     assert c.where(survivor, "d") in ([], [victim]), "not recovered without fencing"
     attempts = [e for e in c.ctl(survivor, "fence_history") if e["target"] == victim]
     assert len(attempts) == 2, "stonith-max-attempts caps the retries"
+
+
+def test_graceful_stop_moves_resources_and_is_not_fenced(cluster3):
+    c = cluster3
+    c.wait_quorate()
+    c.ctl("node1", "cib_put", section="resources", xml=fence_device_xml(c), mode="create")
+    c.ctl("node1", "resource_create", id="d", agent="ocf:vigil:Dummy")
+    holder = c.wait(lambda: c.where("node1", "d"), 30, "d to start")[0]
+    c.stop(holder)  # SIGTERM: resources move away first, then the node leaves cleanly
+    survivor = next(n for n in c.names if n != holder)
+    moved = c.wait(lambda: [n for n in c.where(survivor, "d") if n != holder], 10,
+                   "d to run elsewhere")
+    assert moved and holder not in moved
+
+    def left_cleanly():
+        node = [n for n in c.status(survivor)["nodes"] if n["name"] == holder][0]
+        return not node["online"] and not node["unclean"]
+
+    c.wait(left_cleanly, 10, f"{holder} to be offline and clean")
+    time.sleep(2)
+    assert c.ctl(survivor, "fence_history") == [], "a clean shutdown is never fenced"
+    assert [n for n in c.where(survivor, "d")] == moved, "d did not move again"

@@ -28,7 +28,7 @@ Element: TypeAlias = etree._Element
 Version = tuple[int, int, int]
 
 VALIDATE_WITH = "pacemaker-3.9"
-FEATURE_SET = "3.16.2"
+FEATURE_SET = "3.16.1"
 SECTIONS = (
     "crm_config", "nodes", "resources", "constraints", "rsc_defaults", "op_defaults",
     "fencing-topology",

@@ -139,7 +139,7 @@ def record_op(cib: Element, rec: OpRecord) -> None:
         "operation_key": f"{action.rsc}_{action.task}_{action.interval_ms}",
         "operation": action.task,
         "crm-debug-origin": "vigil",
-        "crm_feature_set": "3.16.2",
+        "crm_feature_set": "3.16.1",
         "transition-key": key,
         "transition-magic": f"{rec.op_status}:{rec.rc};{key}",
         "exit-reason": rec.exit_reason,

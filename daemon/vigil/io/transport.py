@@ -179,8 +179,8 @@ class Transport:
                     break  # a stream that fails once is not trusted any further
                 sender, _inc, msg = opened
                 self.on_message(sender, _inc, msg)
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
+            pass  # the peer went away, or we are shutting down
         finally:
             writer.close()
 
