@@ -77,6 +77,31 @@ def parser() -> argparse.ArgumentParser:
                     help="an operation, e.g. monitor:10s or start:0:60s")
     rd = rsub.add_parser("delete", help="delete a resource and the constraints naming it")
     rd.add_argument("id")
+    for name, text in (("move", "prefer NODE (+INFINITY location cli-prefer-ID)"),
+                       ("ban", "keep off NODE (-INFINITY location cli-ban-ID-on-NODE)")):
+        sp = rsub.add_parser(name, help=text)
+        sp.add_argument("id")
+        sp.add_argument("node")
+    rclear = rsub.add_parser("clear", help="remove what move and ban added")
+    rclear.add_argument("id")
+    rcl = rsub.add_parser("cleanup", help="forget failures and history: re-probe")
+    rcl.add_argument("id", nargs="?")
+    rcl.add_argument("--node")
+    for name, text in (("enable", "target-role Started"), ("disable", "target-role Stopped")):
+        sp = rsub.add_parser(name, help=text)
+        sp.add_argument("id")
+    rr = rsub.add_parser("restart", help="stop, wait until stopped, start again")
+    rr.add_argument("id")
+    rr.add_argument("--timeout", type=float, default=60.0)
+
+    nd = sub.add_parser("node", help="standby, online and maintenance of nodes")
+    nsub = nd.add_subparsers(dest="node_command", required=True, metavar="ACTION")
+    for name, text in (("standby", "move every resource off NODE"),
+                       ("online", "let NODE run resources again"),
+                       ("maintenance", "leave NODE's resources alone (unmanaged)"),
+                       ("ready", "end maintenance")):
+        sp = nsub.add_parser(name, help=text)
+        sp.add_argument("node")
 
     f = sub.add_parser("fence", help="fence a node, or show the fencing history",
                        description="vigilctl fence NODE [--off|--on] fences NODE through the "
@@ -153,6 +178,29 @@ def run(args: argparse.Namespace) -> int:
                       params=_pairs(args.params, "parameter"),
                       meta=_pairs(args.meta, "meta attribute"), ops=_ops(args.op))
         print(f"resource {args.id} created; CIB version {result['version']}")
+    elif args.command == "resource" and args.rsc_command in ("move", "ban"):
+        result = call(sock, f"resource_{args.rsc_command}", id=args.id, node=args.node)
+        print(f"{args.id}: {args.rsc_command} {args.node} "
+              f"({'constraint ' + result['constraint'] if result['changed'] else 'unchanged'})")
+    elif args.command == "resource" and args.rsc_command == "clear":
+        result = call(sock, "resource_clear", id=args.id)
+        print(f"{args.id}: removed {', '.join(result['removed']) or 'nothing'}")
+    elif args.command == "resource" and args.rsc_command == "cleanup":
+        call(sock, "resource_cleanup", id=args.id, node=args.node)
+        print(f"cleaned up {args.id or 'all resources'} on {args.node or 'all nodes'}")
+    elif args.command == "resource" and args.rsc_command in ("enable", "disable"):
+        role = "Started" if args.rsc_command == "enable" else "Stopped"
+        call(sock, "resource_meta", id=args.id, name="target-role", value=role)
+        print(f"{args.id}: target-role {role}")
+    elif args.command == "resource" and args.rsc_command == "restart":
+        return restart(sock, args.id, args.timeout)
+    elif args.command == "node":
+        name, value = {"standby": ("standby", "on"), "online": ("standby", None),
+                       "maintenance": ("maintenance", "true"),
+                       "ready": ("maintenance", None)}[args.node_command]
+        result = call(sock, "node_attr", node=args.node, name=name, value=value)
+        print(f"{args.node}: {args.node_command}"
+              + ("" if result["changed"] else " (unchanged)"))
     elif args.command == "resource":
         result = call(sock, "resource_delete", id=args.id)
         extra = [r for r in result.get("removed", []) if r != args.id]
@@ -190,6 +238,33 @@ def run(args: argparse.Namespace) -> int:
         from . import simulate
 
         return int(simulate.run(args))
+    return 0
+
+
+def restart(sock: Path, rsc: str, timeout_s: float) -> int:
+    import time
+
+    def running() -> list[str]:
+        for r in call(sock, "status")["resources"]:
+            if r["id"] == rsc:
+                return list(r["nodes"])
+        raise VigilError(f"no resource {rsc!r} in the status")
+
+    before = running()
+    call(sock, "resource_meta", id=rsc, name="target-role", value="Stopped")
+    deadline = time.monotonic() + timeout_s
+    while running():
+        if time.monotonic() > deadline:
+            call(sock, "resource_meta", id=rsc, name="target-role", value=None)
+            raise VigilError(f"{rsc} did not stop within {timeout_s:g} s")
+        time.sleep(0.2)
+    call(sock, "resource_meta", id=rsc, name="target-role", value=None)
+    while before and not running():
+        if time.monotonic() > deadline:
+            raise VigilError(f"{rsc} did not start again within {timeout_s:g} s")
+        time.sleep(0.2)
+    print(f"{rsc} restarted (was on {', '.join(before) or 'no node'}, now on "
+          f"{', '.join(running()) or 'no node'})")
     return 0
 
 

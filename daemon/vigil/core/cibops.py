@@ -99,3 +99,131 @@ WRITE_OPS: dict[str, Handler] = {
     "resource_create": op_resource_create,
     "resource_delete": op_resource_delete,
 }
+
+
+# ---------------------------------------------------------------- resource and node control
+
+def _resource(cib: C.Element, ident: str) -> C.Element:
+    el = C.find_id(cib, ident)
+    if el is None or el.tag not in C.RESOURCE_TAGS:
+        from ..errors import CibNotFound
+
+        raise CibNotFound(f"no resource with id {ident!r}")
+    return el
+
+
+def _node_name(cib: C.Element, name: str) -> str:
+    names = {n.get("uname") for n in cib.iterfind("configuration/nodes/node")}
+    if name not in names:
+        from ..errors import CibNotFound
+
+        raise CibNotFound(f"no node named {name!r} (nodes: {', '.join(sorted(map(str, names)))})")
+    return name
+
+
+def _location(ident: str, rsc: str, node: str, score: str) -> C.Element:
+    from lxml import etree
+
+    return etree.Element("rsc_location", id=ident, rsc=rsc, node=node, score=score)
+
+
+def op_resource_move(cib: C.Element, req: dict[str, Any]) -> tuple[
+        C.Element | None, dict[str, Any]]:
+    """Prefer a node with +INFINITY (``cli-prefer-RSC``), like ``crm_resource --move``."""
+    rsc = _str(req, "id")
+    _resource(cib, rsc)
+    node = _node_name(cib, _str(req, "node"))
+    new, changed = C.put(cib, "constraints", _location(f"cli-prefer-{rsc}", rsc, node,
+                                                       "INFINITY"), "upsert",
+                         req.get("expect_version"))
+    return _result(new if changed else None, cib, constraint=f"cli-prefer-{rsc}")
+
+
+def op_resource_ban(cib: C.Element, req: dict[str, Any]) -> tuple[
+        C.Element | None, dict[str, Any]]:
+    """Keep a resource off a node with -INFINITY (``cli-ban-RSC-on-NODE``)."""
+    rsc = _str(req, "id")
+    _resource(cib, rsc)
+    node = _node_name(cib, _str(req, "node"))
+    ident = f"cli-ban-{rsc}-on-{node}"
+    new, changed = C.put(cib, "constraints", _location(ident, rsc, node, "-INFINITY"),
+                         "upsert", req.get("expect_version"))
+    return _result(new if changed else None, cib, constraint=ident)
+
+
+def op_resource_clear(cib: C.Element, req: dict[str, Any]) -> tuple[
+        C.Element | None, dict[str, Any]]:
+    """Remove the constraints that move and ban created for a resource."""
+    rsc = _str(req, "id")
+    _resource(cib, rsc)
+    C.check_expected(cib, req.get("expect_version"))
+    ids = [el.get("id") for el in C.section(cib, "constraints").iter("rsc_location")
+           if el.get("rsc") == rsc and (el.get("id") == f"cli-prefer-{rsc}"
+                                         or str(el.get("id")).startswith(f"cli-ban-{rsc}-on-"))]
+    new = cib
+    for ident in ids:
+        new, _ = C.delete(new, str(ident))
+    return _result(new if ids else None, cib, removed=ids)
+
+
+def op_resource_meta(cib: C.Element, req: dict[str, Any]) -> tuple[
+        C.Element | None, dict[str, Any]]:
+    """Set (value) or delete (null) one meta attribute of a resource: target-role, ..."""
+    import copy
+
+    from lxml import etree
+
+    rsc = _str(req, "id")
+    name = _str(req, "name")
+    value = req.get("value")
+    el = copy.deepcopy(_resource(cib, rsc))
+    meta = el.find("meta_attributes")
+    if meta is None:
+        meta = etree.SubElement(el, "meta_attributes", id=f"{rsc}-meta_attributes")
+    nv = meta.find(f"nvpair[@name='{name}']")
+    if value is None:
+        if nv is not None:
+            meta.remove(nv)
+    elif nv is None:
+        etree.SubElement(meta, "nvpair", id=f"{rsc}-meta_attributes-{name}", name=name,
+                         value=str(value))
+    else:
+        nv.set("value", str(value))
+    new, changed = C.put(cib, "resources", el, "replace", req.get("expect_version"))
+    return _result(new if changed else None, cib)
+
+
+def op_node_attr(cib: C.Element, req: dict[str, Any]) -> tuple[
+        C.Element | None, dict[str, Any]]:
+    """Set or delete a permanent node attribute (standby=on, maintenance=true, ...)."""
+    import copy
+
+    from lxml import etree
+
+    node = _node_name(cib, _str(req, "node"))
+    name = _str(req, "name")
+    value = req.get("value")
+    el = copy.deepcopy(cib.find(f"configuration/nodes/node[@uname='{node}']"))
+    attrs = el.find("instance_attributes")
+    if attrs is None:
+        attrs = etree.SubElement(el, "instance_attributes", id=f"nodes-{el.get('id')}")
+    nv = attrs.find(f"nvpair[@name='{name}']")
+    if value is None:
+        if nv is not None:
+            attrs.remove(nv)
+    elif nv is None:
+        etree.SubElement(attrs, "nvpair", id=f"nodes-{el.get('id')}-{name}", name=name,
+                         value=str(value))
+    else:
+        nv.set("value", str(value))
+    new, changed = C.put(cib, "nodes", el, "replace", req.get("expect_version"))
+    return _result(new if changed else None, cib)
+
+
+WRITE_OPS.update({
+    "resource_move": op_resource_move,
+    "resource_ban": op_resource_ban,
+    "resource_clear": op_resource_clear,
+    "resource_meta": op_resource_meta,
+    "node_attr": op_node_attr,
+})

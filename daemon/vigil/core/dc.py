@@ -210,6 +210,9 @@ class DcDuties:
         if req.get("op") == "fence":
             self.fencing.manual_request(req, respond)
             return
+        if req.get("op") == "resource_cleanup":
+            respond(self._cleanup(req))
+            return
         handler = WRITE_OPS.get(str(req.get("op")))
         if handler is None:
             respond(error_reply(CibInvalid(f"unknown operation {req.get('op')!r}")))
@@ -233,6 +236,33 @@ class DcDuties:
             self.run.abort(f"{req.get('op')} from a client")
         self.replicate(pid)
         self._check_write(pid)
+
+    def _cleanup(self, req: dict[str, Any]) -> dict[str, Any]:
+        """Forget a resource's failures and history (on one node or all): it is re-probed."""
+        from .controller import error_reply
+
+        c = self.ctrl
+        rsc = req.get("id")
+        node = req.get("node")
+        node_id = c.spec.node_id(str(node)) if node else None
+        if node and node_id is None:
+            return error_reply(CibInvalid(f"no node named {node!r}"))
+        if rsc is not None and C.find_id(c.cib, str(rsc)) is None:
+            return error_reply(CibInvalid(f"no resource with id {rsc!r}"))
+
+        def edit(cib: C.Element) -> None:
+            S.clear_failcounts(cib, rsc, node_id)
+            for ns in cib.iterfind("status/node_state"):
+                if node_id is not None and ns.get("id") != str(node_id):
+                    continue
+                for lr in list(ns.iterfind("lrm/lrm_resources/lrm_resource")):
+                    if rsc is None or lr.get("id") == rsc:
+                        parent = lr.getparent()
+                        if parent is not None:
+                            parent.remove(lr)
+
+        self.status_edit(f"cleanup of {rsc or 'all resources'} on {node or 'all nodes'}", edit)
+        return {"ok": True, "result": {"version": list(C.version(c.cib))}}
 
     def _check_write(self, pid: int) -> None:
         c = self.ctrl
