@@ -23,7 +23,8 @@ def status_text(st: dict[str, Any]) -> str:
         if n["standby"] and n["online"]:
             lines.append(f"  * Node {n['name']}: standby")
         elif not n["online"]:
-            lines.append(f"  * Node {n['name']}: {'UNCLEAN (offline)' if n['unclean'] else 'OFFLINE'}")
+            state = "UNCLEAN (offline)" if n["unclean"] else "OFFLINE"
+            lines.append(f"  * Node {n['name']}: {state}")
     lines.append("")
     lines.append("Full List of Resources:")
     if not st.get("resources"):

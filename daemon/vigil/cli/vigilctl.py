@@ -171,7 +171,8 @@ def run(args: argparse.Namespace) -> int:
     elif args.command == "property":
         value = args.value if args.prop_command == "set" else None
         result = call(sock, "property_set", name=args.name, value=value)
-        print(f"{args.name} {'unchanged' if not result['changed'] else 'set' if value is not None else 'deleted'}"
+        done = "set" if value is not None else "deleted"
+        print(f"{args.name} {done if result['changed'] else 'unchanged'}"
               f"; CIB version {result['version']}")
     elif args.command == "resource" and args.rsc_command == "create":
         result = call(sock, "resource_create", id=args.id, agent=args.agent,

@@ -56,10 +56,25 @@ def new_cib() -> Element:
     conf = etree.SubElement(cib, "configuration")
     for name in ("crm_config", "nodes", "resources", "constraints"):
         etree.SubElement(conf, name)
-    props = etree.SubElement(conf.find("crm_config"), "cluster_property_set", id=PROPERTY_SET)
-    del props  # an empty set is where vigil's own properties go
+    # an empty set is where vigil's own properties go
+    etree.SubElement(child(conf, "crm_config"), "cluster_property_set", id=PROPERTY_SET)
     etree.SubElement(cib, "status")
     return cib
+
+
+def child(el: Element, path: str) -> Element:
+    """``el.find(path)`` for a child that validation or construction guarantees."""
+    found = el.find(path)
+    if found is None:
+        raise CibInvalid(f"{describe(el)} has no <{path}>")
+    return found
+
+
+def parent_of(el: Element) -> Element:
+    parent = el.getparent()
+    if parent is None:
+        raise CibInvalid(f"{describe(el)} has no parent")
+    return parent
 
 
 def parse(data: str | bytes, what: str = "CIB") -> Element:
@@ -131,7 +146,8 @@ def section(cib: Element, name: str) -> Element:
     sec = conf.find(name)
     if sec is None:
         if name not in SECTIONS:
-            raise CibInvalid(f"unknown configuration section {name!r}; one of {', '.join(SECTIONS)}")
+            raise CibInvalid(f"unknown configuration section {name!r}; "
+                             f"one of {', '.join(SECTIONS)}")
         sec = etree.SubElement(conf, name)
     return sec
 
@@ -158,9 +174,9 @@ def validate(cib: Element) -> None:
     for name in ("crm_config", "nodes", "resources", "constraints"):
         if conf.find(name) is None:
             raise CibInvalid(f"<configuration> has no <{name}>")
-    for child in conf:
-        if isinstance(child.tag, str) and child.tag not in SECTIONS + ("acls", "tags", "alerts"):
-            raise CibInvalid(f"unknown element <{child.tag}> in <configuration>")
+    for sec in conf:
+        if isinstance(sec.tag, str) and sec.tag not in SECTIONS + ("acls", "tags", "alerts"):
+            raise CibInvalid(f"unknown element <{sec.tag}> in <configuration>")
     ids: dict[str, Element] = {}
     for el in conf.iter():
         if not isinstance(el.tag, str):
@@ -168,7 +184,7 @@ def validate(cib: Element) -> None:
         ident = el.get("id")
         if ident is None:
             if el.tag in RESOURCE_TAGS | set(CONSTRAINT_REFS) | {"nvpair", "op"}:
-                raise CibInvalid(f"{describe(el)} under {describe(el.getparent())} has no id")
+                raise CibInvalid(f"{describe(el)} under {describe(parent_of(el))} has no id")
             continue
         if el.tag != "node" and not re.match(r"^[A-Za-z_][\w.:-]*$", ident):
             raise CibInvalid(f"{describe(el)}: id {ident!r} is not a valid XML id")
@@ -176,7 +192,7 @@ def validate(cib: Element) -> None:
             raise CibInvalid(f"{describe(el)}: id {ident!r} is used twice")
         ids[ident] = el
     resources = {
-        el.get("id"): el for el in conf.find("resources").iter(*RESOURCE_TAGS)
+        el.get("id"): el for el in child(conf, "resources").iter(*RESOURCE_TAGS)
     }
     for el in conf.iter("primitive"):
         _check_primitive(el)
@@ -184,7 +200,7 @@ def validate(cib: Element) -> None:
         if not el.get("name"):
             raise CibInvalid(f"{describe(el)} has no name")
     for tag, refs in CONSTRAINT_REFS.items():
-        for el in conf.find("constraints").iter(tag):
+        for el in child(conf, "constraints").iter(tag):
             for attr in refs:
                 ref = el.get(attr)
                 if ref is None and tag == "rsc_location" and el.get("rsc-pattern"):
@@ -290,7 +306,7 @@ def put(cib: Element, sec: str, el: Element, mode: str = "upsert",
     if existing is not None:
         old = find_id(new, ident)
         assert old is not None
-        parent = old.getparent()
+        parent = parent_of(old)
         if existing.tag != el.tag:
             raise CibInvalid(f"id {ident!r} is a <{existing.tag}>, not a <{el.tag}>")
         parent.replace(old, copy.deepcopy(el))
@@ -317,12 +333,12 @@ def delete(cib: Element, ident: str, sec: str | None = None,
         for tag, refs in CONSTRAINT_REFS.items():
             for con in list(section(new, "constraints").iter(tag)):
                 if any(con.get(a) in inner for a in refs):
-                    con.getparent().remove(con)
+                    parent_of(con).remove(con)
                     removed.append(con.get("id", "?"))
-    parent = el.getparent()
+    parent = parent_of(el)
     parent.remove(el)
     if parent.tag in ("group",) and len(parent.findall("primitive")) == 0:
-        parent.getparent().remove(parent)
+        parent_of(parent).remove(parent)
         removed.append(parent.get("id", "?"))
     return _commit(new), removed
 

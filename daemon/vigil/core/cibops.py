@@ -203,7 +203,7 @@ def op_node_attr(cib: C.Element, req: dict[str, Any]) -> tuple[
     node = _node_name(cib, _str(req, "node"))
     name = _str(req, "name")
     value = req.get("value")
-    el = copy.deepcopy(cib.find(f"configuration/nodes/node[@uname='{node}']"))
+    el = copy.deepcopy(C.child(cib, f"configuration/nodes/node[@uname='{node}']"))
     attrs = el.find("instance_attributes")
     if attrs is None:
         attrs = etree.SubElement(el, "instance_attributes", id=f"nodes-{el.get('id')}")

@@ -324,7 +324,7 @@ class Controller:
         if scope in (None, "", "all"):
             el = self.cib
         elif scope in ("configuration", "status"):
-            el = self.cib.find(scope)
+            el = C.child(self.cib, scope)
         else:
             raise CibInvalid(f"scope must be configuration or status, got {scope!r}")
         return {"xml": C.to_bytes(el).decode(), "version": list(C.version(self.cib))}

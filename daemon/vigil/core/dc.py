@@ -149,7 +149,6 @@ class DcDuties:
 
     # ------------------------------------------------------------------ CIB flow
     def cib_changed(self, reason: str, abort: bool = True) -> None:
-        c = self.ctrl
         self.dirty = True
         if abort and self.run and not self.run.finished:
             self.run.abort(reason)

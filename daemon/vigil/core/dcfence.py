@@ -17,7 +17,6 @@ Rules
 
 from __future__ import annotations
 
-
 import itertools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any

@@ -129,7 +129,8 @@ class Membership:
                 # We were paused or starved: peers' silence during the gap is not theirs.
                 for peer in self.peers.values():
                     if peer.liveness is not Liveness.DEAD:
-                        peer.last_seen_ms = max(peer.last_seen_ms, now_ms - self.heartbeat_interval_ms)
+                        peer.last_seen_ms = max(peer.last_seen_ms,
+                                                now_ms - self.heartbeat_interval_ms)
                 return None
         changed = False
         for peer in self.peers.values():

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from .cib import Element
+from .cib import Element, parent_of
 from .graph import Action
 
 INFINITY = 1000000
@@ -227,10 +227,10 @@ def clear_failcounts(cib: Element, rsc: str | None = None, node_id: int | None =
                 if name.startswith(prefix):
                     owner = name[len(prefix):].split("#", 1)[0]
                     if rsc is None or owner == rsc:
-                        nv.getparent().remove(nv)
+                        parent_of(nv).remove(nv)
                         changed = True
         for op in list(ns.iterfind("lrm/lrm_resources/lrm_resource/lrm_rsc_op")):
-            lr = op.getparent()
+            lr = parent_of(op)
             if op.get("id", "").endswith("_last_failure_0") and (rsc is None or
                                                                  lr.get("id") == rsc):
                 lr.remove(op)

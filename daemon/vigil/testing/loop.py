@@ -86,7 +86,8 @@ class LoopCluster:
                  str(self.config_path(node))],
                 stdout=log, stderr=subprocess.STDOUT, env=_env())
         for node in nodes or self.names:
-            self.wait(lambda n=node: self.socket(n).exists(), 15, f"{node} control socket")
+            sock = self.socket(node)
+            self.wait(sock.exists, 15, f"{node} control socket")
 
     def stop(self, node: str, timeout_s: float = 30) -> None:
         proc = self.procs.pop(node, None)
