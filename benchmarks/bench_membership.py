@@ -159,14 +159,16 @@ def under_hog(c: NetnsCluster, dc: str, seconds: float) -> dict[str, Any]:
 
 def pauses(c: NetnsCluster, dc: str, count: int, hog: bool) -> dict[str, Any]:
     pause_s = c.dead / 3 / 1000
-    before, disturbed = view_changes(c), 0
+    before, disturbed, actual_ms = view_changes(c), 0, []
     procs = hogs() if hog else []
     try:
         for i in range(count):
             node = c.names[i % len(c.names)]
             c.pause(node)
+            t0 = time.monotonic()
             time.sleep(pause_s)
             c.resume(node)
+            actual_ms.append((time.monotonic() - t0) * 1000)
             time.sleep(1.5)
             disturbed += not steady(c, dc, [node, dc])
     finally:
@@ -174,7 +176,7 @@ def pauses(c: NetnsCluster, dc: str, count: int, hog: bool) -> dict[str, Any]:
             proc.kill()
             proc.wait()
     return {"view_changes": view_changes(c) - before, "disturbed_polls": disturbed,
-            "pause_ms": pause_s * 1000}
+            "pause_ms": round(pause_s * 1000), "longest_pause_ms": round(max(actual_ms))}
 
 
 def logged_loss_s(c: NetnsCluster, survivors: list[str], victim: str, t0_wall: float

@@ -20,8 +20,8 @@ SHARED = ROOT.parent / "shared"
 def cluster3(tmp_path_factory):
     """Three real vigild processes on loopback, quorate with a DC; powered off afterwards."""
     cluster = LoopCluster(tmp_path_factory.mktemp("cluster"), size=3)
-    cluster.start()
     try:
+        cluster.start()
         cluster.wait_quorate()
         yield cluster
     finally:

@@ -22,6 +22,7 @@ the caller supplies the nonce.
 
 from __future__ import annotations
 
+import functools
 import json
 import struct
 from dataclasses import dataclass, field
@@ -50,6 +51,11 @@ class Envelope:
     msg: dict[str, Any]
 
 
+@functools.lru_cache(maxsize=8)
+def _aead(key: bytes) -> AESGCM:
+    return AESGCM(key)
+
+
 def check_key(key: bytes, where: str = "authkey") -> bytes:
     if len(key) != KEY_LEN:
         raise ProtocolError(f"{where}: must be exactly {KEY_LEN} bytes, got {len(key)}")
@@ -60,7 +66,7 @@ def seal(key: bytes, sender: int, incarnation: int, seq: int, msg: dict[str, Any
          nonce: bytes, max_size: int = MAX_PACKET) -> bytes:
     header = HEADER.pack(MAGIC, VERSION, sender, 0, incarnation, seq)
     body = json.dumps(msg, separators=(",", ":")).encode()
-    sealed = header + nonce + AESGCM(key).encrypt(nonce, body, header)
+    sealed = header + nonce + _aead(key).encrypt(nonce, body, header)
     if len(sealed) > max_size:
         raise ProtocolError(f"size: message of {len(sealed)} bytes exceeds {max_size}")
     return sealed
@@ -80,7 +86,7 @@ def open_packet(keys: list[bytes], packet: bytes, max_size: int = MAX_PACKET
     body = None
     for key in keys:
         try:
-            body = AESGCM(key).decrypt(nonce, sealed, header)
+            body = _aead(key).decrypt(nonce, sealed, header)
             break
         except InvalidTag:
             continue
@@ -88,7 +94,7 @@ def open_packet(keys: list[bytes], packet: bytes, max_size: int = MAX_PACKET
         raise ProtocolError("auth: tag does not verify with any accepted key")
     try:
         msg = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # bad UTF-8 or JSON, absurd nesting/numbers
         raise ProtocolError("malformed: body is not JSON") from exc
     if not isinstance(msg, dict) or not isinstance(msg.get("t"), str):
         raise ProtocolError("malformed: body is not an object with a type")
@@ -97,9 +103,14 @@ def open_packet(keys: list[bytes], packet: bytes, max_size: int = MAX_PACKET
 
 @dataclass
 class ReplayGuard:
-    """Per-sender sliding window over (incarnation, seq); 64 packets of reordering allowed."""
+    """Per-sender sliding window over (incarnation, seq); 4096 packets of reordering allowed.
 
-    window: int = 64
+    One guard covers both channels of a sender (datagrams and streams share its sequence
+    numbers), so a packet captured on one cannot be replayed on the other or on a new
+    connection.
+    """
+
+    window: int = 4096
     _state: dict[int, tuple[int, int, int]] = field(default_factory=dict)
 
     def accept(self, sender: int, incarnation: int, seq: int) -> bool:

@@ -85,10 +85,14 @@ def test_demo_fails_over_and_reruns(demo_vars: dict[str, Any], tmp_path: Path) -
         assert "ok: [node1]" in declared, declared
 
         # The role converges: the first run starts the powered-off node, the next changes
-        # nothing, and check mode predicts nothing either.
-        check(playbook(deploy, inventory=inventory, extra_vars=demo_vars))
+        # nothing, and check mode predicts nothing either. (A fixed copy of the wheel the demo
+        # built: a checkout edited meanwhile would rightly count as a change.)
+        wheel = max((ROOT / "dist").glob("vigil_ha-*.whl"), key=lambda p: p.stat().st_mtime)
+        fixed = dict(demo_vars, vigil_package=str(tmp_path / wheel.name))
+        (tmp_path / wheel.name).write_bytes(wheel.read_bytes())
+        check(playbook(deploy, inventory=inventory, extra_vars=fixed))
         for args in ((), ("--check", "--diff")):
-            out = check(playbook(deploy, *args, inventory=inventory, extra_vars=demo_vars))
+            out = check(playbook(deploy, *args, inventory=inventory, extra_vars=fixed))
             counts = recap(out)
             assert sorted(counts) == ["node1", "node2", "node3"], out[-2000:]
             assert all(c["changed"] == 0 for c in counts.values()), out[-6000:]

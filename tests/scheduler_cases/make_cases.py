@@ -230,6 +230,31 @@ def cases() -> dict[str, str]:
         + node_state("2", "node2", stopped("db", "node2"))
         + node_state("3", "node3", stopped("db", "node3"))),
         node_attrs={"node1": {"maintenance": "true"}})
+    # 19. no quorum + freeze: app cannot start, so web (colocated with it) must stop too
+    out["freeze-colocated-stop"] = cib(
+        {"stonith-enabled": "false", "no-quorum-policy": "freeze"}, prim("app") + prim("web"),
+        node_state("1", "node1", stopped("app", "node1") + running("web", "node1"))
+        + node_state("2", "node2", stopped("app", "node2") + stopped("web", "node2")),
+        '<rsc_colocation id="web-with-app" rsc="web" with-rsc="app" score="INFINITY"/>',
+        quorum=False, nodes=NODES3[:2])
+    # 20. promotable clone: the promoted node is lost, another instance is promoted
+    stateful = ('<clone id="db-clone"><meta_attributes id="dbc-meta"><nvpair id="dbc-p" '
+                'name="promotable" value="true"/></meta_attributes>'
+                '<primitive id="db" class="ocf" provider="pacemaker" type="Stateful">'
+                '<operations><op id="db-mon-p" name="monitor" interval="9s" role="Promoted" '
+                'timeout="20s"/><op id="db-mon-u" name="monitor" interval="11s" '
+                'role="Unpromoted" timeout="20s"/></operations></primitive></clone>')
+    promoted = lrm("db", [op("db", "promote", 6, node="node1"),
+                          op("db", "monitor", 7, rc=8, interval=9000, target=8, node="node1")],
+                   "Stateful")
+    unpromoted = [lrm("db", [op("db", "start", 4, node=n),
+                             op("db", "monitor", 5, interval=11000, node=n)], "Stateful")
+                  for n in ("node2", "node3")]
+    master = {"master-db": "10"}
+    out["promotable-failover"] = cib(NO_FENCING, stateful, (
+        node_state("1", "node1", promoted, master, up=False)
+        + node_state("2", "node2", unpromoted[0], {"master-db": "5"})
+        + node_state("3", "node3", unpromoted[1], master)))
     return out
 
 

@@ -95,3 +95,14 @@ def test_replace_from_a_whole_cib_takes_only_configuration(base):
     new, result = WRITE_OPS["cib_replace"](base, {"xml": C.to_bytes(other).decode()})
     assert C.find_id(new, "web") is None
     assert result["version"] == [0, 3, 0], "epoch moves on from ours, not the file's"
+
+
+def test_deleting_a_groups_last_member_removes_the_group_and_its_constraints(base):
+    xml = ('<configuration><crm_config/><nodes/><resources>'
+           '<group id="g"><primitive id="a" class="ocf" provider="vigil" type="Dummy"/></group>'
+           '</resources><constraints><rsc_location id="l" rsc="g" node="n1" score="5"/>'
+           '</constraints></configuration>')
+    cib = C.replace_configuration(base, C.parse(xml))
+    new, removed = C.delete(cib, "a")
+    assert sorted(removed) == ["a", "g", "l"]
+    C.validate(new)

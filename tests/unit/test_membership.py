@@ -66,11 +66,15 @@ def test_two_node_and_wait_for_all():
 
 def test_election_rules():
     members = frozenset({1, 2, 3})
-    assert choose_dc(1, members, False, 1, {}, True)[0] is None
+    assert choose_dc(1, frozenset({1}), False, 1, {}, True)[0] == 1, \
+        "a partition without quorum keeps a DC (to apply no-quorum-policy)"
+    # a quorate claimant beats a lower-id claimant without quorum
+    assert choose_dc(1, members, True, 1, {2: 2}, True, {2: True})[0] == 1
+    assert choose_dc(3, members, True, None, {1: 1, 2: 2}, True, {1: False, 2: True})[0] == 2
     assert choose_dc(2, members, True, None, {}, False)[0] is None
     assert choose_dc(2, members, True, None, {}, True)[0] == 1
     # a healthy DC (3) is kept when a lower id (1) joins
     assert choose_dc(1, members, True, None, {3: 3, 2: 3}, False)[0] == 3
     assert choose_dc(3, members, True, 3, {1: None, 2: 3}, True)[0] == 3
     # two claimants after a partition heals: the lower id wins
-    assert choose_dc(3, members, True, 3, {2: 2}, True)[0] == 2
+    assert choose_dc(3, members, True, 3, {2: 2}, True, {2: True})[0] == 2

@@ -94,3 +94,28 @@ def test_recover_in_place_orders_stop_start_monitor() -> None:
 
 def test_steady_state_has_nothing_to_do() -> None:
     assert run("steady-stickiness").is_empty
+
+
+def find_instance(tr: Transition, base: str, op: str, node: str) -> Action:
+    """A clone instance's action (keys carry the instance number: ``db:1_promote_0``)."""
+    matches = [a for a in tr.actions if a.node == node and a.task != "cancel"
+               and a.rsc is not None and a.rsc.split(":")[0] == base
+               and a.key == f"{a.rsc}_{op}"]
+    assert len(matches) == 1, f"{base} {op} on {node}: {matches}"
+    return matches[0]
+
+
+def test_promotable_failover_promotes_with_promoted_monitor() -> None:
+    tr = run("promotable-failover")
+    promote = find_instance(tr, "db", "promote_0", "node3")
+    mon = find_instance(tr, "db", "monitor_9000", "node3")
+    assert mon.target_rc == 8 and before(tr, promote, mon)
+    cancel = [a for a in tr.actions if a.task == "cancel" and a.node == "node3"]
+    assert [a.interval_ms for a in cancel] == [11000] and before(tr, cancel[0], promote)
+    assert tr.roles["db"] == {"Promoted": ("node3",), "Unpromoted": ("node2",)}
+    assert dict(promote.meta)["clone_max"] == "3"
+
+
+def test_notes_explain_blocked_actions() -> None:
+    tr = run("no-quorum-freeze")
+    assert "blocked: start app node2" in tr.notes

@@ -328,16 +328,19 @@ def delete(cib: Element, ident: str, sec: str | None = None,
         where = f" in <{sec}>" if sec else ""
         raise CibNotFound(f"no element with id {ident!r}{where}")
     removed = [ident]
-    if el.tag in RESOURCE_TAGS:
-        inner = {e.get("id") for e in el.iter(*RESOURCE_TAGS)}
-        for tag, refs in CONSTRAINT_REFS.items():
-            for con in list(section(new, "constraints").iter(tag)):
-                if any(con.get(a) in inner for a in refs):
-                    parent_of(con).remove(con)
-                    removed.append(con.get("id", "?"))
+    doomed = [el]
     parent = parent_of(el)
+    if parent.tag == "group" and len(parent.findall("primitive")) == 1:
+        doomed.append(parent)  # a group's last member takes the group with it
+    inner = {e.get("id") for d in doomed if d.tag in RESOURCE_TAGS
+             for e in d.iter(*RESOURCE_TAGS)}
+    for tag, refs in CONSTRAINT_REFS.items():
+        for con in list(section(new, "constraints").iter(tag)):
+            if any(con.get(a) in inner for a in refs):
+                parent_of(con).remove(con)
+                removed.append(con.get("id", "?"))
     parent.remove(el)
-    if parent.tag in ("group",) and len(parent.findall("primitive")) == 0:
+    if len(doomed) > 1:
         parent_of(parent).remove(parent)
         removed.append(parent.get("id", "?"))
     return _commit(new), removed

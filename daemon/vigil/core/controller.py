@@ -99,6 +99,9 @@ class Controller:
         self.wall_s = 0.0
         self.dc: int | None = None
         self.claims: dict[int, int | None] = {}
+        self.was_quorate = False
+        self.claim_quorate: dict[int, bool] = {}
+        self.hears_me: dict[int, bool] = {}
         self.peer_versions: dict[int, tuple[int, int, int]] = {}
         self.peer_terms: dict[int, int] = {}
         self.last_hb_ms = -10**9
@@ -185,6 +188,7 @@ class Controller:
                 self.claims.pop(node, None)
             self.view_changed_ms = self.now_ms
             self.duties.view_changed(change)
+            self._quorum_gained(change)
         if self.now_ms - self.last_hb_ms >= self.spec.heartbeat_interval_ms:
             self.last_hb_ms = self.now_ms
             self.emit(Broadcast(self._heartbeat()))
@@ -208,6 +212,9 @@ class Controller:
         change = self.membership.heartbeat(hb.sender, hb.incarnation, self.now_ms, msg)
         dc = msg.get("dc")
         self.claims[hb.sender] = dc if isinstance(dc, int) else None
+        self.claim_quorate[hb.sender] = msg.get("q") is True
+        heard = msg.get("m")
+        self.hears_me[hb.sender] = isinstance(heard, list) and self.spec.me in heard
         version = msg.get("v")
         if isinstance(version, list) and len(version) == 3:
             self.peer_versions[hb.sender] = (int(version[0]), int(version[1]), int(version[2]))
@@ -220,17 +227,30 @@ class Controller:
                      f"{self._names(change.members)}, quorate={change.quorate}")
             self.view_changed_ms = self.now_ms
             self.duties.view_changed(change)
+            self._quorum_gained(change)
         self._elect()
         if self.is_dc:
             self.duties.peer_version(hb.sender)
+
+    def _quorum_gained(self, change: Any) -> None:
+        """A DC chosen without quorum gives up its claim when a merge brings quorum, so
+        that the DC the majority already follows stays (stability)."""
+        if change.quorate and not self.was_quorate and self.is_dc:
+            self.log("the partition gained quorum: giving up the DC role of the minority")
+            self.dc = None
+            self.duties.resign()
+            self.last_hb_ms = -10**9
+        self.was_quorate = change.quorate
 
     def _elect(self) -> None:
         started = (self.now_ms - self.started_ms >= self.spec.join_timeout_ms
                    or len(self.membership.members) == len(self.spec.names))
         quiet = self.now_ms - self.view_changed_ms >= 2 * self.spec.heartbeat_interval_ms
         settled = started and quiet
-        dc, reason = choose_dc(self.spec.me, self.membership.members, self.membership.quorate,
-                               self.dc, self.claims, settled)
+        electorate = frozenset(n for n in self.membership.members
+                               if n == self.spec.me or self.hears_me.get(n, False))
+        dc, reason = choose_dc(self.spec.me, electorate, self.membership.quorate,
+                               self.dc, self.claims, settled, self.claim_quorate)
         if dc != self.dc:
             was_dc = self.is_dc
             self.log(f"DC is now {self.name(dc)}: {reason}")
@@ -243,6 +263,13 @@ class Controller:
 
     # ------------------------------------------------------------------ messages
     def _on_message(self, sender: int, msg: dict[str, Any]) -> None:
+        try:
+            self._route(sender, msg)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ProtocolError(f"{msg.get('t')!r} from node {sender}: missing or bad "
+                                f"field ({exc!r})") from exc
+
+    def _route(self, sender: int, msg: dict[str, Any]) -> None:
         kind = msg["t"]
         if kind == "cib":
             self._adopt_from_dc(sender, msg)

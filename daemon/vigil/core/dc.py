@@ -2,9 +2,12 @@
 
 Rules
 -----
+* A partition without quorum has a DC too: it schedules with ``have-quorum=0`` (so
+  no-quorum-policy applies: resources stop by default) but refuses client writes and never
+  opens a new term; when its partition gains quorum it synchronises again.
 * A new DC is *syncing* until it holds the newest CIB any member advertises (it pulls it);
-  it neither writes nor schedules before that. A pull that is not answered within the
-  join timeout is given up and the DC continues with its own copy.
+  it neither writes nor schedules before that. A pull that is not answered is repeated
+  with whoever holds the newest replica then: a DC never carries on with an older copy.
 * Status follows membership: a member that joins (or restarted) gets a fresh history
   (its resources will be probed); a member that is lost keeps ``expected=member`` and is
   therefore unclean; one that said ``leave`` is cleanly down.
@@ -13,7 +16,8 @@ Rules
 * Writes are acknowledged only once a majority of votes (the DC included) holds the new
   CIB: a DC cut off into a minority never acknowledges, so an acknowledged write survives
   the DC's death and any partition.
-* Terms: each DC takes a term one above every term it has seen. Replicas are ranked by
+* Terms: each quorate DC takes a term one above every term it has seen, when it takes
+  over and again whenever its view loses nodes. Replicas are ranked by
   (admin_epoch, term, epoch, num_updates): after a partition heals, what a majority DC
   wrote beats what a cut-off DC wrote, even with a lower epoch. The DC then moves its
   epoch past every member's, so no replica's version ever goes backwards.
@@ -75,6 +79,7 @@ class DcDuties:
         self.writes: dict[int, PendingWrite] = {}
         self.pids = itertools.count(1)
         self.fencing = DcFencing(self)
+        self.synced_quorate = False
         self.uuid = f"vigil-{ctrl.spec.me}-{ctrl.incarnation}"
 
     # ------------------------------------------------------------------ role changes
@@ -86,6 +91,18 @@ class DcDuties:
             self._pull(best)
         else:
             self._synced()
+
+    def new_term(self) -> None:
+        """A term above every term seen, unique to this node (two DCs never share one)."""
+        c = self.ctrl
+        top = max([c.term, *c.peer_terms.values()]) >> 16
+        c.term = ((top + 1) << 16) | c.spec.me
+
+    def bump(self, cib: C.Element) -> None:
+        """Count a status change. Without quorum the version stays: what a minority DC
+        records (its stops) must never outrank what the majority holds."""
+        if self.ctrl.membership.quorate:
+            C.bump_updates(cib)
 
     def _pull(self, node: int) -> None:
         c = self.ctrl
@@ -105,14 +122,17 @@ class DcDuties:
     def _synced(self) -> None:
         c = self.ctrl
         self.synced = True
-        c.term = max([c.term, *c.peer_terms.values()]) + 1
+        self.synced_quorate = c.membership.quorate
+        if self.synced_quorate:  # only a majority DC opens a new term (see module rules)
+            self.new_term()
         new = copy.deepcopy(c.cib)
-        self._move_epoch_past_members(new)
+        if self.synced_quorate:
+            self._move_epoch_past_members(new)
         added = C.ensure_nodes(new, sorted(c.spec.names.items()))
         if added is not None:
             new = added
         self._sync_membership(new, joined=frozenset())
-        C.bump_updates(new)
+        self.bump(new)
         c.log(f"I am the DC with CIB {list(C.version(new))}")
         c.set_cib(new, "DC took over")
 
@@ -137,9 +157,17 @@ class DcDuties:
         if not (self.active and self.synced):
             return
         c = self.ctrl
+        if change.quorate and not self.synced_quorate:
+            c.log("the partition gained quorum: synchronising the CIB again as a new term")
+            self.take_over()
+            return
+        if change.quorate and change.left:
+            # a new term for the new majority view: whatever the lost nodes write on
+            # their side from now on ranks below what this majority writes
+            self.new_term()
         new = copy.deepcopy(c.cib)
         self._sync_membership(new, change.joined | change.restarted)
-        C.bump_updates(new)
+        self.bump(new)
         for node in change.left:
             self.sent.pop(node, None)
             if self.run:
@@ -184,7 +212,8 @@ class DcDuties:
         if c.peer_versions.get(node) == mine and c.peer_terms.get(node) == c.term:
             return
         other = c.peer_versions.get(node, (0, 0, 0))
-        if c.peer_terms.get(node, 0) != c.term and other[:2] >= mine[:2]:
+        if (c.membership.quorate and c.peer_terms.get(node, 0) != c.term
+                and other[:2] >= mine[:2]):
             # a replica from another DC's term (a healed partition) with an epoch as high
             # as ours: move past it so that adopting ours never takes that node back
             new = copy.deepcopy(c.cib)
@@ -205,6 +234,10 @@ class DcDuties:
         c = self.ctrl
         if not self.synced:
             respond(error_reply(Unavailable("the DC is still synchronising the CIB; retry")))
+            return
+        if not c.membership.quorate:
+            respond(error_reply(Unavailable(
+                "this partition has no quorum: the cluster refuses changes until it has")))
             return
         if req.get("op") == "fence":
             self.fencing.manual_request(req, respond)
@@ -320,7 +353,7 @@ class DcDuties:
             return
         new = copy.deepcopy(self.ctrl.cib)
         edit(new)
-        C.bump_updates(new)
+        self.bump(new)
         self.ctrl.cib = new
         self.ctrl.log(reason)
         self.ctrl.emit_persist()
@@ -358,8 +391,10 @@ class DcDuties:
             self._fail_writes("a majority did not confirm the write in time")
         if not self.synced:
             if c.now_ms >= self.sync_deadline_ms:
-                c.log("the CIB pull was not answered: continuing with my own copy", "warning")
-                self._synced()
+                # never continue with an older copy: ask again whoever is best now (an
+                # unreachable node leaves the view after the deadtime and is skipped then)
+                c.log("the CIB pull was not answered: asking again", "warning")
+                self.take_over()
             return
         if self.run:
             for aid, deadline in list(self.deadlines.items()):

@@ -1,16 +1,18 @@
-"""DC election (sans-IO): one designated coordinator per quorate partition.
+"""DC election (sans-IO): one designated coordinator per partition.
 
-Every heartbeat carries the sender's belief about who the DC is; a node that believes it is
-the DC itself is a *claimant*. Each node decides with :func:`choose_dc`, in this order:
+Every heartbeat carries the sender's belief about who the DC is, whether it has quorum,
+and the members it hears. Only *mutual* members take part: peers whose heartbeat lists this
+node (a node that hears nobody must not be chosen by those who hear it). A node that
+believes it is the DC itself is a *claimant*. Each node decides with :func:`choose_dc`:
 
 =========================================  =================================================
 situation                                   decision
 =========================================  =================================================
-no quorum                                   no DC (a minority never coordinates)
-current DC still a member and claiming,     keep it: a healthy DC is not replaced when a
-no lower-id claimant                        node joins (stability)
-some members claim                          the lowest-id claimant (two DCs after a
-                                            partition heals: the higher one steps down)
+current DC still a member, claiming, and    keep it: a healthy DC is not replaced when a
+the best claimant                           node joins (stability)
+some members claim                          the best claimant: quorate claimants before
+                                            non-quorate ones, then the lowest id (two DCs
+                                            after a partition heals: one steps down)
 a member says another member is DC          wait to hear that DC's own claim (a node that
                                             rejoins must not grab the role)
 nobody claims, not yet settled              no DC yet: wait for the join timeout so a
@@ -20,7 +22,9 @@ nobody claims, not yet settled              no DC yet: wait for the join timeout
 nobody claims, settled                      the lowest-id member
 =========================================  =================================================
 
-All members apply the same rule to the same heartbeats, so they converge on one DC.
+A partition without quorum elects a DC too, as Pacemaker does: it applies
+no-quorum-policy (stops resources by default) and refuses configuration writes. All
+members apply the same rule to the same heartbeats, so they converge on one DC.
 """
 
 from __future__ import annotations
@@ -29,23 +33,26 @@ from collections.abc import Mapping
 
 
 def choose_dc(me: int, members: frozenset[int], quorate: bool, current: int | None,
-              claims: Mapping[int, int | None], settled: bool) -> tuple[int | None, str]:
-    """Return (dc node id or None, reason)."""
-    if not quorate:
-        return None, "no quorum: no DC in this partition"
+              claims: Mapping[int, int | None], settled: bool,
+              claim_quorate: Mapping[int, bool] | None = None) -> tuple[int | None, str]:
+    """Return (dc node id or None, reason). ``members`` are the mutual members."""
     beliefs = dict(claims)
     if current == me:
         beliefs[me] = me
+    has_quorum = dict(claim_quorate or {})
+    has_quorum[me] = quorate
     claimants = {n for n in members if beliefs.get(n) == n}
-    if current is not None and current in claimants and min(claimants) == current:
+    pool = {n for n in claimants if has_quorum.get(n, False)} or claimants
+    if current is not None and current in pool and min(pool) == current:
         return current, f"node {current} stays DC"
-    if claimants:
-        winner = min(claimants)
+    if pool:
+        winner = min(pool)
         return winner, f"node {winner} is the lowest-id node claiming to be DC"
-    believed = {beliefs[n] for n in members if beliefs.get(n) in members} - {me}
+    believed = {b for n in members if (b := beliefs.get(n)) is not None and b in members}
+    believed.discard(me)
     if believed:
-        return None, f"waiting to hear node {min(b for b in believed if b is not None)} claim DC"
+        return None, f"waiting to hear node {min(believed)} claim DC"
     if not settled:
-        return None, "waiting for the join timeout before electing a DC"
+        return None, "waiting for the join timeout, or for the view to settle"
     winner = min(members)
     return winner, f"no DC claimed: node {winner} is the lowest-id member"

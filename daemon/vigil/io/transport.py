@@ -101,7 +101,7 @@ class Transport:
             reason = str(exc).split(":", 1)[0]
             self.counters.bump(f"packets_dropped_{reason}")
             return None
-        if sender == self.cfg.me.id and guard is self.guard:
+        if sender == self.cfg.me.id:
             return None  # our own multicast, looped back
         if self.cfg.node_by_id(sender) is None:
             self.counters.bump("packets_dropped_malformed")
@@ -166,7 +166,7 @@ class Transport:
             self.connecting.pop(node_id, None)
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        guard = wire.ReplayGuard()
+        guard = self.guard  # shared with datagrams: no replay on a new connection
         try:
             while True:
                 header = await reader.readexactly(4)

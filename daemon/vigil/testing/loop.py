@@ -31,7 +31,7 @@ class LoopCluster:
         self.base = base
         self.size = size
         self.name = name
-        self.port = port or random.randint(20000, 40000)
+        self.port = port or random.randint(10000, 32000)  # below the ephemeral range
         self.group = f"239.255.{random.randint(1, 254)}.{random.randint(1, 254)}"
         self.hb = heartbeat_interval_ms
         self.dead = deadtime_ms

@@ -425,7 +425,7 @@ class NetnsCluster(LoopCluster):
                  config_extra: dict[str, Any] | None = None) -> None:
         self.fabric = Fabric([f"node{i}" for i in range(1, size + 1)])
         self.config_extra = dict(config_extra or {})
-        self.paused: set[str] = set()
+        self.paused: dict[str, list[int]] = {}
         super().__init__(base, size, name, heartbeat_interval_ms, deadtime_ms, port,
                          log_level)
 
@@ -465,14 +465,18 @@ class NetnsCluster(LoopCluster):
 
     def pause(self, node: str) -> None:
         """Freeze the node (SIGSTOP to its daemon and everything it started)."""
-        for pid in self.pids(node):
+        pids = self.pids(node)
+        for pid in pids:
             os.kill(pid, signal.SIGSTOP)
-        self.paused.add(node)
+        self.paused[node] = pids
 
     def resume(self, node: str) -> None:
-        for pid in self.pids(node):
-            os.kill(pid, signal.SIGCONT)
-        self.paused.discard(node)
+        """Thaw what ``pause`` froze, at once (no second search of /proc)."""
+        for pid in self.paused.pop(node, []):
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
 
     def stop(self, node: str, timeout_s: float = 30) -> None:
         if node in self.paused:
@@ -481,7 +485,7 @@ class NetnsCluster(LoopCluster):
 
     def poweroff(self, node: str) -> None:
         super().poweroff(node)
-        self.paused.discard(node)
+        self.paused.pop(node, None)
 
     def close(self) -> None:
         try:

@@ -13,6 +13,7 @@ Rules (Pacemaker 2.1.5 ``native_create_actions``)
   monitors.
 * Every configured recurring op becomes a monitor on the assigned node after the start
   (and promote); one already running there stays as is, unless it must be rescheduled.
+  Resources in maintenance (or on a node in maintenance) get no recurring monitors.
   A role-specific monitor that no longer matches the role is cancelled.
 * Probes (``monitor`` interval 0, expecting 7) run on every online, clean node where the
   resource's state is unknown; starts wait for them.
@@ -20,7 +21,6 @@ Rules (Pacemaker 2.1.5 ``native_create_actions``)
 
 from __future__ import annotations
 
-from . import scores
 from .actgraph import (
     IMPLIES_THEN,
     OPTIONAL,
@@ -32,6 +32,7 @@ from .actgraph import (
 )
 from .assign import Assignment
 from .history import PROMOTED, STARTED, STOPPED, UNKNOWN, UNPROMOTED
+from .scores import INFINITY
 from .state import ClusterState
 
 # rsc_state_matrix[current][target] -> next step
@@ -93,6 +94,21 @@ class ActionBuilder:
 
     def location(self, rid: str) -> str | None:
         return self.asg.node.get(rid)
+
+    def top(self, rid: str) -> str:
+        return self.state.top_of(rid).id
+
+    def colocated_with(self) -> dict[str, list[str]]:
+        """Top-level resource -> resources colocated with it at +INFINITY."""
+        out: dict[str, list[str]] = {}
+        cols = self.asg.colocations
+        if cols is None:
+            return out
+        for rid in self.state.top:
+            deps = [c.dependent for c in cols.with_this.get(rid, []) if c.score >= INFINITY]
+            if deps:
+                out[rid] = deps
+        return out
 
     # -- action creation -----------------------------------------------------------------
     def needs_nothing(self, rid: str, task: str) -> bool:
@@ -224,7 +240,7 @@ class ActionBuilder:
             need_stop = mode != "block"
         if current is not None and chosen is not None and current != chosen:
             need_stop = True
-        elif rsc.failed:
+        elif rsc.failed and self.managed(rid):
             if rsc.stop_needed:
                 need_stop = True
             elif next_role == PROMOTED:
@@ -261,6 +277,8 @@ class ActionBuilder:
 
     def recurring(self, rid: str, start: Act, node: str | None) -> None:
         rsc = self.state.resources[rid]
+        if self.in_maintenance(rid) or (node is not None and self.state.nodes[node].maintenance):
+            return
         seen: set[tuple[str, int]] = set()
         for op in rsc.spec.ops:
             if op.interval_ms <= 0 or not op.enabled or (op.name, op.interval_ms) in seen:
@@ -307,6 +325,11 @@ class ActionBuilder:
             elif rsc.role == PROMOTED:
                 self.order_from_key(rid, "demote", mon, OPTIONAL | RUNNABLE_LEFT)
 
+    def in_maintenance(self, rid: str) -> bool:
+        meta = self.state.resources[rid].meta
+        return self.opts.maintenance_mode or (meta.get("maintenance") or "").lower() in (
+            "true", "on", "yes", "1")
+
     def cancel_ops(self) -> None:
         """Recurring ops no longer configured, or on a node/resource in maintenance."""
         for rsc in self.state.resources.values():
@@ -319,8 +342,6 @@ class ActionBuilder:
         for name, node in self.state.nodes.items():
             if not node.online or node.unclean or node.pending:
                 continue
-            if scores.is_true(node.attrs.get("probe_complete"), True) is False:
-                pass
             for rid in self.state.top:
                 self.probe(rid, name)
 

@@ -19,10 +19,6 @@ if TYPE_CHECKING:
     from .actions import ActionBuilder
 
 
-def _leaf_for(b: ActionBuilder, inst: str, base: str) -> list[str]:
-    return [r.id for r in b.state.leaves(inst) if base is None or r.base == base]
-
-
 def probe_clone(b: ActionBuilder, rid: str, node: str) -> None:
     clone = b.state.resources[rid]
     if scores.is_true(clone.meta.get("globally-unique")):

@@ -166,12 +166,14 @@ def _allocate_instance(a: Assigner, clone: str, inst: str, prefer: str | None,
             return False
     for node in list(a.allowed[inst]):
         _can_run_instance(a, clone, inst, node, limit)
-    backup = {r: dict(a.allowed[r]) for r in [inst] + list(a.state.resources[inst].children)}
+    backup = dict(a.allowed[inst])
     chosen = a.allocate(inst, prefer)
     if chosen is not None and prefer is not None and chosen != prefer:
-        for r, t in backup.items():
-            a.allowed[r] = t
-        _deallocate(a, inst)
+        a.allowed[inst] = backup
+        # Pacemaker 2.1.5 can only undo a primitive's assignment: a cloned group keeps
+        # its members where they went, and that instance is not counted per node
+        if a.state.resources[inst].kind == "primitive":
+            _deallocate(a, inst)
         chosen = None
     if chosen is not None:
         counts = a.clone_count[clone]

@@ -3,8 +3,8 @@
 Rules
 -----
 * An unclean node is fenced (``stonith-action``, default reboot) when fencing is enabled,
-  a fence device is configured, and the partition has quorum or
-  ``no-quorum-policy=ignore`` (or the node is still online in our membership).
+  a fence device is configured, at least one resource is managed, and the partition has
+  quorum or ``no-quorum-policy=ignore`` (or the node is still online in our membership).
 * Stops and demotes of resources on a fenced node become pseudo actions implied by the
   fencing; for resources that require fencing they are ordered after it, and so are
   their starts elsewhere.
@@ -16,6 +16,7 @@ Rules
 
 from __future__ import annotations
 
+from . import scores
 from .actgraph import OPTIONAL, PRESERVE, RUNNABLE_LEFT, Act
 from .actions import ActionBuilder
 
@@ -79,9 +80,11 @@ def schedule_fencing(b: ActionBuilder) -> list[str]:
     fenced: list[str] = []
     chain: list[Act] = []
     dc_down: Act | None = None
+    have_managed = any(b.managed(r.id) for r in b.state.resources.values()
+                       if r.kind == "primitive" and not r.orphan)
     for name, node in b.state.nodes.items():
         fence: Act | None = None
-        if node.unclean and can_fence(b, name):
+        if node.unclean and have_managed and can_fence(b, name):
             action = b.opts.stonith_action
             fence, _ = b.g.add(f"stonith-{name}-{action}", None, action, name, False, "fence")
             fence.reason = node.unclean_reason
@@ -100,7 +103,7 @@ def schedule_fencing(b: ActionBuilder) -> list[str]:
                 if act.task != "stop" or act.node != name or act.rid is None:
                     continue
                 rsc = b.state.resources[act.rid]
-                if scores_maint(rsc.meta) or node.maintenance:
+                if scores.is_true(rsc.meta.get("maintenance")) or node.maintenance:
                     continue
                 if not b.managed(act.rid) and not rsc.blocked:
                     continue
@@ -114,13 +117,6 @@ def schedule_fencing(b: ActionBuilder) -> list[str]:
         elif chain:
             b.g.order(chain[-1], dc_down, OPTIONAL)
     return fenced
-
-
-def scores_maint(meta: object) -> bool:
-    from . import scores
-
-    get = getattr(meta, "get", None)
-    return bool(get and scores.is_true(get("maintenance")))
 
 
 def clear_failcounts(b: ActionBuilder) -> None:

@@ -188,6 +188,7 @@ class HistoryContext:
     raw_failcount: int
     effective_failcount: int
     now_s: float
+    managed: bool = True
 
 
 def _expired(op: OpRecord, ctx: HistoryContext, h: NodeHistory) -> bool:
@@ -204,7 +205,7 @@ def _expired(op: OpRecord, ctx: HistoryContext, h: NodeHistory) -> bool:
     return expired
 
 
-def _outcome(op: OpRecord, target: int, h: NodeHistory) -> str:
+def _outcome(op: OpRecord, target: int, h: NodeHistory, managed: bool = True) -> str:
     """"done", "error", "hard" or "fatal" for an op that completed with status done or
     error; the outcome depends on the rc and the expected rc (Pacemaker's remap_operation),
     and adjusts the role the way Pacemaker does."""
@@ -214,7 +215,7 @@ def _outcome(op: OpRecord, target: int, h: NodeHistory) -> str:
         if op.is_probe and target == 7:
             outcome = "done"
     elif rc == 7:
-        if op.is_probe or target == 7:
+        if op.is_probe or target == 7 or not managed:
             outcome = "done"
             h.role = STOPPED
             h.on_fail = "ignore"
@@ -323,7 +324,7 @@ def summarize(ops: Sequence[OpRecord], ctx: HistoryContext) -> NodeHistory:
         target = op.target_rc if op.target_rc is not None else (7 if op.is_probe else 0)
         expired = _expired(op, ctx, h)
         if op.status in (DONE, 4):
-            outcome = _outcome(op, target, h)
+            outcome = _outcome(op, target, h, ctx.managed)
         else:
             outcome = "hard" if op.status in (5, 7) else "fatal" if op.status == 6 else "error"
         if outcome == "done":

@@ -145,7 +145,7 @@ def node_state(spec: NodeSpec, ns: Element | None, opts: Options) -> NodeState:
     return NodeState(
         id=spec.id, name=spec.name, online=online, unclean=bool(reason),
         standby=scores.is_true(attrs.get("standby")) or pending,
-        maintenance=scores.is_true(attrs.get("maintenance")) or opts.maintenance_mode,
+        maintenance=scores.is_true(attrs.get("maintenance")),
         shutdown=shutdown, pending=pending, seen=ns is not None, expected_up=expected_up,
         is_dc=is_dc, unclean_reason=reason, attrs=MappingProxyType(attrs),
         utilization=spec.utilization,

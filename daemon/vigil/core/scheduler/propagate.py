@@ -40,6 +40,7 @@ class RscInfo(Protocol):
     def role(self, rid: str) -> int: ...
     def running(self, rid: str) -> tuple[str, ...]: ...
     def location(self, rid: str) -> str | None: ...
+    def top(self, rid: str) -> str: ...
 
 
 def _flags(a: Act) -> int:
@@ -47,9 +48,12 @@ def _flags(a: Act) -> int:
 
 
 class Propagator:
-    def __init__(self, graph: ActionGraph, info: RscInfo) -> None:
+    def __init__(self, graph: ActionGraph, info: RscInfo,
+                 colocated_with: dict[str, list[str]] | None = None) -> None:
         self.g = graph
         self.info = info
+        # top-level resource -> resources colocated with it at +INFINITY
+        self.colocated_with = colocated_with or {}
 
     # -- flags of (possibly collective) actions ------------------------------------------
     def action_flags(self, a: Act, node: str | None) -> int:
@@ -247,10 +251,35 @@ class Propagator:
             then.runnable = then.runnable and then.runnable_count >= needed
             if was_runnable is False:
                 then.runnable = False
+        if before_then & RUN and not then.runnable:
+            self.block_colocated_starts(then, queue, queued)
         if _flags(then) != before_then:
             self.enqueue(then, queue, queued)
             for e in then.after:
                 self.enqueue(e.then, queue, queued)
+
+    def block_colocated_starts(self, a: Act, queue: deque[Act], queued: set[int]) -> None:
+        """A blocked start blocks the starts of resources colocated with it at +INFINITY
+        (Pacemaker's colocation start chain); for a collective, once all its children's
+        starts are blocked."""
+        if a.task != "start" or a.runnable or a.rid is None:
+            return
+        top = self.info.top(a.rid)
+        deps = self.colocated_with.get(top)
+        if not deps:
+            return
+        for child in self.info.children(top):
+            starts = self.g.rsc_actions(child, "start")
+            if not starts or starts[0].runnable:
+                return
+        for dep in deps:
+            for start in self.g.rsc_actions(dep, "start"):
+                if start.runnable:
+                    start.runnable = False
+                    self.block_colocated_starts(start, queue, queued)
+                    self.enqueue(start, queue, queued)
+                    for e in start.after:
+                        self.enqueue(e.then, queue, queued)
 
     @staticmethod
     def enqueue(a: Act, queue: deque[Act], queued: set[int]) -> None:
@@ -263,6 +292,9 @@ class Propagator:
         queued: set[int] = set()
         for a in self.g.acts:
             self.enqueue(a, queue, queued)
+        for a in list(self.g.acts):
+            if a.task == "start" and not a.runnable:
+                self.block_colocated_starts(a, queue, queued)
         steps = 0
         limit = 50 * (len(self.g.acts) + 10) + 10 * sum(len(a.before) for a in self.g.acts)
         while queue and steps < limit:

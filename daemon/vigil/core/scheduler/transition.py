@@ -49,7 +49,7 @@ def create_all(b: ActionBuilder) -> list[str]:
     apply_user_orders(b)
     fenced = schedule_fencing(b)
     clear_failcounts(b)
-    Propagator(b.g, b).run()
+    Propagator(b.g, b, b.colocated_with()).run()
     return fenced
 
 
@@ -74,7 +74,8 @@ def included(b: ActionBuilder, a: Act) -> bool:
     if a.pseudo or a.kind in ("fence", "pseudo"):
         return True
     if a.rid is not None and a.kind == "rsc" and not b.managed(a.rid):
-        if not (a.task == "monitor" and a.interval_ms == 0) and a.task != "cancel":
+        # unmanaged resources: only monitors and cancellations
+        if a.task != "monitor" and a.interval_ms == 0:
             return False
     if a.node is None:
         return False
@@ -236,14 +237,31 @@ def placements_and_roles(
     )
 
 
+def _why_not_fenced(b: ActionBuilder) -> str:
+    opts = b.opts
+    if not opts.stonith_enabled:
+        return "stonith-enabled is false"
+    if not b.state.has_fence_device:
+        return "no fence device is configured"
+    if not any(b.managed(r.id) for r in b.state.primitives()):
+        return "no resource is managed"
+    return f"no quorum (no-quorum-policy={opts.no_quorum_policy})"
+
+
 def build_transition(b: ActionBuilder, fenced: list[str],
                      shown: Mapping[str, Mapping[str, Mapping[str, int]]]) -> Transition:
     actions = graph_actions(b)
     final = final_placement(b, actions, fenced)
     places, roles = placements_and_roles(b.state, final)
-    notes = list(b.state.notes)
+    summary = summary_lines(b, fenced)
+    notes = list(b.state.notes) + [f"blocked: {line[:-10]}" for line in summary
+                                   if line.endswith(" [blocked]")]
+    for name, node in b.state.nodes.items():
+        if node.unclean and name not in fenced:
+            notes.append(f"node {name} is unclean ({node.unclean_reason}) but will not be "
+                         f"fenced: {_why_not_fenced(b)}")
     return Transition(
-        actions=actions, placements=places, summary=tuple(summary_lines(b, fenced)),
+        actions=actions, placements=places, summary=tuple(summary),
         notes=tuple(notes), roles=roles, fencing=tuple(sorted(fenced)),
         scores={k: {r: dict(t) for r, t in v.items()} for k, v in shown.items()},
     )

@@ -258,11 +258,11 @@ def _process_rsc_state(b: _Builder, rid: str, node: NodeState, h: Any) -> None:
         rec["known_on"].add(node.name)
     unclean = node.unclean or bool(b.node_updates.get(node.name, {}).get("unclean_reason"))
     if (h.role > STOPPED and not node.online and not node.maintenance and rec["managed"]
-            and b.opts.stonith_enabled):
+            and b.opts.stonith_enabled and not unclean):
         reason = f"{rid} is thought to be active there"
         _mark_node(b, node.name, unclean=True, unclean_reason=reason)
     on_fail = "ignore" if unclean else h.on_fail
-    if on_fail == "fence":
+    if on_fail == "fence" and not unclean:
         _mark_node(b, node.name, unclean=True, unclean_reason=f"{rid} failed there")
     elif on_fail == "standby":
         _mark_node(b, node.name, standby=True)
@@ -324,7 +324,7 @@ def _unpack_history(b: _Builder, node: NodeState, lrm_rsc: Element) -> None:
         rsc_id=rid, node=node.name, node_online=node.online, spec=spec,
         op_defaults=b.config.op_defaults, stonith_enabled=b.opts.stonith_enabled,
         failure_timeout_s=timeout_s, raw_failcount=raw, effective_failcount=effective,
-        now_s=b.now_s,
+        now_s=b.now_s, managed=rec["managed"],
     )
     h = summarize(ops, ctx)
     b.failed_ops.extend(h.failed_ops)
@@ -363,7 +363,8 @@ def _cancels(b: _Builder, nodes: Mapping[str, NodeState]) -> None:
                 continue
             if not node.can_run and not node.maintenance:
                 continue
-            maint = node.maintenance or scores.is_true(rec["meta"].get("maintenance"))
+            maint = (node.maintenance or b.opts.maintenance_mode
+                     or scores.is_true(rec["meta"].get("maintenance")))
             for op in ops:
                 if op.interval_ms <= 0:
                     continue
