@@ -105,6 +105,9 @@ def main() -> int:
                 print(f"run {run + 1}/{args.runs}: {holder} crashed, fenced "
                       f"{'yes' if fenced else 'NO'}, VIP answered after {answered:.2f} s",
                       flush=True)
+                # the crashed host "reboots": it comes back without the floating IP
+                subprocess.run(["ip", "-n", c.fabric.ns(holder), "addr", "del", f"{vip}/24",
+                                "dev", "eth0"], capture_output=True)
                 c.fabric.restore(holder)
                 c.start([holder])
                 c.wait_quorate(timeout_s=30)

@@ -100,6 +100,7 @@ class Controller:
         self.dc: int | None = None
         self.claims: dict[int, int | None] = {}
         self.was_quorate = False
+        self.first_tick = True
         self.claim_quorate: dict[int, bool] = {}
         self.hears_me: dict[int, bool] = {}
         self.peer_versions: dict[int, tuple[int, int, int]] = {}
@@ -180,6 +181,10 @@ class Controller:
 
     # ------------------------------------------------------------------ membership
     def _on_tick(self) -> None:
+        if self.first_tick:
+            # the join timeout counts from when the node can hear, not from start-up
+            self.started_ms = self.view_changed_ms = self.now_ms
+            self.first_tick = False
         change = self.membership.tick(self.now_ms)
         if change:
             self.log(f"view changed: {self._describe(change.left, 'lost')} ({change.reason}); "
@@ -243,6 +248,8 @@ class Controller:
         self.was_quorate = change.quorate
 
     def _elect(self) -> None:
+        if self.first_tick:
+            return  # not running yet: heartbeats are only being collected
         started = (self.now_ms - self.started_ms >= self.spec.join_timeout_ms
                    or len(self.membership.members) == len(self.spec.names))
         quiet = self.now_ms - self.view_changed_ms >= 2 * self.spec.heartbeat_interval_ms

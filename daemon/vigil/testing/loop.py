@@ -80,6 +80,7 @@ class LoopCluster:
     # ------------------------------------------------------------------ processes
     def start(self, nodes: list[str] | None = None) -> None:
         for node in nodes or self.names:
+            self.socket(node).unlink(missing_ok=True)  # left behind by a power-off
             log = open(self.log_path(node), "ab")
             self.procs[node] = subprocess.Popen(
                 [sys.executable, "-m", "vigil.cli.vigild", "--config",
