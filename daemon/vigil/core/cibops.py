@@ -166,29 +166,35 @@ def op_resource_clear(cib: C.Element, req: dict[str, Any]) -> tuple[
     return _result(new if ids else None, cib, removed=ids)
 
 
-def op_resource_meta(cib: C.Element, req: dict[str, Any]) -> tuple[
-        C.Element | None, dict[str, Any]]:
-    """Set (value) or delete (null) one meta attribute of a resource: target-role, ..."""
+def _with_nvpair(el: C.Element, block: str, block_id: str, name: str,
+                 value: Any) -> C.Element:
+    """A copy of ``el`` whose ``block`` attribute set has ``name`` = value (None: deleted)."""
     import copy
 
     from lxml import etree
 
-    rsc = _str(req, "id")
-    name = _str(req, "name")
-    value = req.get("value")
-    el = copy.deepcopy(_resource(cib, rsc))
-    meta = el.find("meta_attributes")
-    if meta is None:
-        meta = etree.SubElement(el, "meta_attributes", id=f"{rsc}-meta_attributes")
-    nv = meta.find(f"nvpair[@name='{name}']")
+    el = copy.deepcopy(el)
+    attrs = el.find(block)
+    if attrs is None:
+        attrs = etree.SubElement(el, block, id=block_id)
+    nv = attrs.find(f"nvpair[@name='{name}']")
     if value is None:
         if nv is not None:
-            meta.remove(nv)
+            attrs.remove(nv)
     elif nv is None:
-        etree.SubElement(meta, "nvpair", id=f"{rsc}-meta_attributes-{name}", name=name,
+        etree.SubElement(attrs, "nvpair", id=f"{block_id}-{name}", name=name,
                          value=str(value))
     else:
         nv.set("value", str(value))
+    return el
+
+
+def op_resource_meta(cib: C.Element, req: dict[str, Any]) -> tuple[
+        C.Element | None, dict[str, Any]]:
+    """Set (value) or delete (null) one meta attribute of a resource: target-role, ..."""
+    rsc = _str(req, "id")
+    el = _with_nvpair(_resource(cib, rsc), "meta_attributes", f"{rsc}-meta_attributes",
+                      _str(req, "name"), req.get("value"))
     new, changed = C.put(cib, "resources", el, "replace", req.get("expect_version"))
     return _result(new if changed else None, cib)
 
@@ -196,26 +202,10 @@ def op_resource_meta(cib: C.Element, req: dict[str, Any]) -> tuple[
 def op_node_attr(cib: C.Element, req: dict[str, Any]) -> tuple[
         C.Element | None, dict[str, Any]]:
     """Set or delete a permanent node attribute (standby=on, maintenance=true, ...)."""
-    import copy
-
-    from lxml import etree
-
     node = _node_name(cib, _str(req, "node"))
-    name = _str(req, "name")
-    value = req.get("value")
-    el = copy.deepcopy(C.child(cib, f"configuration/nodes/node[@uname='{node}']"))
-    attrs = el.find("instance_attributes")
-    if attrs is None:
-        attrs = etree.SubElement(el, "instance_attributes", id=f"nodes-{el.get('id')}")
-    nv = attrs.find(f"nvpair[@name='{name}']")
-    if value is None:
-        if nv is not None:
-            attrs.remove(nv)
-    elif nv is None:
-        etree.SubElement(attrs, "nvpair", id=f"nodes-{el.get('id')}-{name}", name=name,
-                         value=str(value))
-    else:
-        nv.set("value", str(value))
+    current = C.child(cib, f"configuration/nodes/node[@uname='{node}']")
+    el = _with_nvpair(current, "instance_attributes", f"nodes-{current.get('id')}",
+                      _str(req, "name"), req.get("value"))
     new, changed = C.put(cib, "nodes", el, "replace", req.get("expect_version"))
     return _result(new if changed else None, cib)
 
