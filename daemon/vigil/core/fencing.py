@@ -49,25 +49,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from vigil.core.durations import parse_duration_ms
+
 FENCE_ACTIONS = ("reboot", "off", "on")
 DEFAULT_TIMEOUT_MS = 60_000
 DEFAULT_RETRIES = 2
 HOST_CHECKS = ("static-list", "dynamic-list", "status", "none")
 HISTORY_LIMIT = 500
 _SEPARATORS = re.compile(r"[\s,;]+")
-_DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*")
-_UNIT_MS = {"": 1000, "s": 1000, "sec": 1000, "ms": 1, "msec": 1, "m": 60_000, "min": 60_000,
-            "h": 3_600_000, "hr": 3_600_000}  # fmt: skip
-
-
-def parse_duration_ms(text: str | None, default_ms: int) -> int:
-    """Pacemaker's durations as fencing options use them: "60", "90s", "500ms", "2min"."""
-    match = _DURATION.fullmatch((text or "").lower())
-    if match is None or match.group(2) not in _UNIT_MS:
-        return default_ms
-    return int(float(match.group(1)) * _UNIT_MS[match.group(2)])
-
-
 @dataclass(frozen=True)
 class FenceDevice:
     id: str

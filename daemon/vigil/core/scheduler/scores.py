@@ -16,22 +16,13 @@ from __future__ import annotations
 
 import re
 
+from vigil.core.durations import parse_duration_ms as parse_duration_ms  # for the stages
 from vigil.errors import CibInvalid
 
 INFINITY = 1_000_000
 
 _INT_RE = re.compile(r"^\s*([+-]?\d+)(?:\.\d*)?\s*$")
 _LEAD_RE = re.compile(r"^\s*([+-]?\d+)")
-_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$")
-_ISO_RE = re.compile(
-    r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$", re.IGNORECASE
-)
-_UNIT_MS = {
-    "": 1000.0, "s": 1000.0, "sec": 1000.0, "secs": 1000.0,
-    "ms": 1.0, "msec": 1.0, "msecs": 1.0, "us": 0.001, "usec": 0.001,
-    "m": 60_000.0, "min": 60_000.0, "mins": 60_000.0,
-    "h": 3_600_000.0, "hr": 3_600_000.0, "hrs": 3_600_000.0,
-}
 
 
 def clamp(value: int) -> int:
@@ -78,24 +69,6 @@ def add(a: int, b: int) -> int:
     if a >= INFINITY or b >= INFINITY:
         return INFINITY
     return clamp(a + b)
-
-
-def parse_duration_ms(text: str | None, default_ms: int = 0) -> int:
-    """Milliseconds of a duration such as "10s", "30000ms", "1m", "20" or "PT10S"."""
-    if text is None or not text.strip():
-        return default_ms
-    t = text.strip()
-    iso = _ISO_RE.match(t)
-    if iso and t.upper() != "P":
-        d, h, m, s = (float(x) if x else 0.0 for x in iso.groups())
-        return int(((d * 24 + h) * 60 + m) * 60_000 + s * 1000)
-    m2 = _DURATION_RE.match(t)
-    if m2 is None:
-        return default_ms
-    factor = _UNIT_MS.get(m2.group(2).lower())
-    if factor is None:
-        return default_ms
-    return int(float(m2.group(1)) * factor)
 
 
 def is_true(text: str | None, default: bool = False) -> bool:
