@@ -55,7 +55,6 @@ from .events import (
 from .membership import Membership
 from .statusview import active_on, status_view
 
-READ_OPS = {"status", "cib_get", "fence_history"}
 FORWARD_TIMEOUT_MS = 10000
 FENCE_TIMEOUT_MS = 290000
 SHUTDOWN_TIMEOUT_MS = 120000
