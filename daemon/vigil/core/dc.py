@@ -16,9 +16,10 @@ Rules
 * Writes are acknowledged only once a majority of votes (the DC included) holds the new
   CIB: a DC cut off into a minority never acknowledges, so an acknowledged write survives
   the DC's death and any partition.
-* Terms: each quorate DC takes a term one above every term it has seen, when it takes
-  over and again whenever its view loses nodes. Replicas are ranked by
-  (admin_epoch, term, epoch, num_updates): after a partition heals, what a majority DC
+* Terms: each quorate DC takes a term above every term it has seen when it takes over
+  (never on a mere view change: a DC about to lose quorum must not outrank the next
+  majority). A DC without quorum neither opens a term nor moves the version. Replicas
+  are ranked by (admin_epoch, term, epoch, num_updates): after a partition heals, what a majority DC
   wrote beats what a cut-off DC wrote, even with a lower epoch. The DC then moves its
   epoch past every member's, so no replica's version ever goes backwards.
 * Scheduling: when the CIB changed since the last scheduler run and no transition is
@@ -161,10 +162,6 @@ class DcDuties:
             c.log("the partition gained quorum: synchronising the CIB again as a new term")
             self.take_over()
             return
-        if change.quorate and change.left:
-            # a new term for the new majority view: whatever the lost nodes write on
-            # their side from now on ranks below what this majority writes
-            self.new_term()
         new = copy.deepcopy(c.cib)
         self._sync_membership(new, change.joined | change.restarted)
         self.bump(new)
