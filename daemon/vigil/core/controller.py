@@ -38,6 +38,7 @@ from .events import (
     CancelRecurring,
     ClientRequest,
     Command,
+    Disconnect,
     Event,
     Execute,
     Exit,
@@ -58,6 +59,7 @@ from .statusview import active_on, status_view
 FORWARD_TIMEOUT_MS = 10000
 FENCE_TIMEOUT_MS = 290000
 SHUTDOWN_TIMEOUT_MS = 120000
+UNREPORTED_KEPT = 64  # results kept for the next DC while there is none
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,9 @@ class Controller:
         self.shutdown_since: int | None = None
         self.fence_history: list[dict[str, Any]] = []
         self.counters = counters or (lambda: {})
+        self.stale_messages = 0  # from a process of a peer that has since restarted
+        self.exec_origin: dict[str, int] = {}  # token -> the DC that asked for the action
+        self.unreported: list[dict[str, Any]] = []  # results finished while there was no DC
         self.duties = DcDuties(self)
         self._out: list[Command] = []
 
@@ -162,6 +167,11 @@ class Controller:
         elif isinstance(event, Heartbeat):
             self._on_heartbeat(event)
         elif isinstance(event, PeerMessage):
+            if 0 < event.incarnation < self.membership.incarnation_of(event.sender):
+                # sent by a process of that node that has since died (a stream that
+                # outlived it): acting on it would record results that are no longer true
+                self.stale_messages += 1
+                return
             self._on_message(event.sender, event.msg)
         elif isinstance(event, ClientRequest):
             self._on_client(event.rid, event.request)
@@ -190,6 +200,7 @@ class Controller:
                      f"members {self._names(change.members)}, quorate={change.quorate}")
             for node in change.left:
                 self.claims.pop(node, None)
+                self.emit(Disconnect(node))
             self.view_changed_ms = self.now_ms
             self.duties.view_changed(change)
             self._quorum_gained(change)
@@ -226,8 +237,11 @@ class Controller:
         if isinstance(term, int):
             self.peer_terms[hb.sender] = term
         if change:
-            self.log(f"view changed: {self._describe(change.joined, 'joined')}"
-                     f"{self._describe(change.restarted, ' restarted')}; members "
+            for node in change.restarted:
+                self.emit(Disconnect(node))
+            what = [self._describe(change.joined, "joined"),
+                    self._describe(change.restarted, "restarted")]
+            self.log(f"view changed: {', '.join(w for w in what if w)}; members "
                      f"{self._names(change.members)}, quorate={change.quorate}")
             self.view_changed_ms = self.now_ms
             self.duties.view_changed(change)
@@ -266,6 +280,10 @@ class Controller:
             if self.is_dc:
                 self.duties.take_over()
             self.last_hb_ms = -10**9  # tell the others at once
+            if dc is not None and self.unreported:
+                pending, self.unreported = self.unreported, []
+                for msg in pending:
+                    self._deliver_result(msg)
 
     # ------------------------------------------------------------------ messages
     def _on_message(self, sender: int, msg: dict[str, Any]) -> None:
@@ -315,20 +333,34 @@ class Controller:
             raise ProtocolError(f"action {action.key} is for {action.node}, not for me")
         if action.task == "stop" and action.rsc:
             self.emit(CancelRecurring(action.rsc))
-        self.emit(Execute(str(msg["token"]), action))
+        token = str(msg["token"])
+        if sender != self.spec.me:
+            # answer whoever asked, even before this node has seen it win the election
+            # (a node that just joined runs the DC's probes at once)
+            self.exec_origin[token] = sender
+        self.emit(Execute(token, action))
 
     def _report(self, token: str, action: Any, result: Any, kind: str) -> None:
         self.call_id += 1
         msg = {"t": kind, "token": token, "action": action_to_dict(action),
                "result": result_to_dict(result), "call_id": self.call_id,
                "wall_s": int(self.wall_s)}
+        origin = self.exec_origin.pop(token, None) if token else None
+        if origin is not None and origin in self.membership.members:
+            self.emit(Send(origin, msg))
+            return
+        if self.dc is None:
+            self.log(f"{action.key} finished (rc {result.rc}) while there is no DC: "
+                     "the next DC will be told", "warning")
+            self.unreported = [*self.unreported, msg][-UNREPORTED_KEPT:]
+            return
+        self._deliver_result(msg)
+
+    def _deliver_result(self, msg: dict[str, Any]) -> None:
         if self.is_dc:
-            self.duties.message(self.spec.me, kind, msg)
+            self.duties.message(self.spec.me, str(msg["t"]), msg)
         elif self.dc is not None:
             self.emit(Send(self.dc, msg))
-        else:
-            self.log(f"{action.key} finished (rc {result.rc}) but there is no DC to tell",
-                     "warning")
 
     # ------------------------------------------------------------------ clients
     def _on_client(self, rid: int, req: dict[str, Any]) -> None:

@@ -32,6 +32,7 @@ class Heartbeat:
 class PeerMessage:
     sender: int
     msg: dict[str, Any]
+    incarnation: int = 0  # the sender's boot; 0: unknown (not checked)
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,17 @@ class Send:
 
 
 @dataclass(frozen=True)
+class Disconnect:
+    """Drop the stream to a node that left or restarted, and what is queued for it.
+
+    Without this, the next message would go down a connection to the dead process and be
+    lost when the peer's kernel answers with a reset.
+    """
+
+    node_id: int
+
+
+@dataclass(frozen=True)
 class Reply:
     rid: int
     reply: dict[str, Any]
@@ -151,5 +163,5 @@ class Exit:
     reason: str
 
 
-Command = (Broadcast | Send | Reply | Execute | CancelRecurring | Fence | Persist | Archive | Log
-           | Exit)
+Command = (Broadcast | Send | Disconnect | Reply | Execute | CancelRecurring | Fence | Persist
+           | Archive | Log | Exit)

@@ -100,6 +100,11 @@ class Membership:
             return votes >= 1
         return votes * 2 > self.expected_votes
 
+    def incarnation_of(self, node: int) -> int:
+        """The newest boot of ``node`` heard from (0: none yet, or not a peer)."""
+        peer = self.peers.get(node)
+        return peer.incarnation if peer is not None else 0
+
     # ----------------------------------------------------------------- events
     def heartbeat(self, sender: int, incarnation: int, now_ms: int,
                   info: dict[str, object]) -> ViewChange | None:

@@ -28,10 +28,11 @@ def resources_view(state: ClusterState) -> list[dict[str, Any]]:
             "id": rsc.base, "class": agent.cls if agent else None,
             "provider": agent.provider if agent else None,
             "type": agent.type if agent else None,
-            "role": "Stopped", "nodes": [], "failed": False,
+            "role": "Stopped", "nodes": [], "roles": {}, "failed": False,
             "managed": rsc.managed,
         })
         entry["nodes"] = sorted(set(entry["nodes"]) | set(rsc.running))
+        entry["roles"].update({node: rsc.role_name for node in rsc.running})
         entry["failed"] = entry["failed"] or rsc.failed
         if rsc.running and entry["role"] in ("Stopped", "Started"):
             entry["role"] = rsc.role_name
@@ -81,7 +82,7 @@ def status_view(ctrl: Controller) -> dict[str, Any]:
         "resources": resources_view(state),
         "failed_actions": failed_view(state),
         "fencing": fencing_view(ctrl.fence_history),
-        "counters": ctrl.counters(),
+        "counters": {**ctrl.counters(), "messages_dropped_stale": ctrl.stale_messages},
     }
 
 

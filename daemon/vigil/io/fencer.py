@@ -240,20 +240,28 @@ class Fencer:
         )
         return result
 
-    async def _try_levels(
-        self, req: FenceRequest, devices: Mapping[str, FenceDevice], levels: Sequence[FenceLevel]
-    ) -> FenceResult:
+    async def levels_for(
+        self, target: str, devices: Mapping[str, FenceDevice], levels: Sequence[FenceLevel]
+    ) -> tuple[tuple[tuple[str, ...], ...], tuple[str, ...]]:
+        """The levels that would be tried to fence ``target``, and why devices were left out
+        (empty levels: nothing can fence it). Asks agents as ``can_fence`` does; fences nothing."""
         capable: list[str] = []
         checks: list[str] = []
-        if not any(lv.matches(req.target) for lv in levels):
+        if not any(lv.matches(target) for lv in levels):
             for device in sorted(devices.values(), key=lambda d: d.id):
-                ok, why = await self.can_fence(device, req.target)
+                ok, why = await self.can_fence(device, target)
                 checks.append(why)
                 if ok:
                     capable.append(device.id)
-        chosen, notes = plan(req.target, devices, levels, capable)
+        chosen, notes = plan(target, devices, levels, capable)
+        return chosen, (*notes, *checks)
+
+    async def _try_levels(
+        self, req: FenceRequest, devices: Mapping[str, FenceDevice], levels: Sequence[FenceLevel]
+    ) -> FenceResult:
+        chosen, checks = await self.levels_for(req.target, devices, levels)
         if not chosen:
-            why = "; ".join([*notes, *checks]) or "no fence devices are configured"
+            why = "; ".join(checks) or "no fence devices are configured"
             reason = f"no fence device can fence {req.target}: {why}"
             return FenceResult(req.target, req.action, False, "", reason)
         attempts: list[Attempt] = []

@@ -27,6 +27,7 @@ from ..core.events import (
     CancelRecurring,
     ClientRequest,
     Command,
+    Disconnect,
     Event,
     Execute,
     Exit,
@@ -45,7 +46,7 @@ from ..core.events import (
 from ..core.execmodel import AgentCall, AgentResult
 from ..core.fencing import FenceRequest, devices_from_xml, levels_from_xml
 from ..core.graph import Action, Agent
-from ..errors import AgentError, CibInvalid, VigilError
+from ..errors import AgentError, CibInvalid, CibNotFound, VigilError
 from .control import ControlServer
 from .discovery import Advertiser
 from .executor import Executor
@@ -165,8 +166,8 @@ class Node:
     def _on_heartbeat(self, sender: int, incarnation: int, msg: dict[str, Any]) -> None:
         self.feed(Heartbeat(sender, incarnation, msg, self._now_ms()))
 
-    def _on_message(self, sender: int, _inc: int, msg: dict[str, Any]) -> None:
-        self.feed(PeerMessage(sender, msg))
+    def _on_message(self, sender: int, incarnation: int, msg: dict[str, Any]) -> None:
+        self.feed(PeerMessage(sender, msg, incarnation))
 
     def _on_monitor_change(self, call: AgentCall, result: AgentResult) -> None:
         action = self.recurring.get((call.rsc, call.interval_ms))
@@ -180,6 +181,8 @@ class Node:
             return error_reply(exc)
         if req.get("op") == "agent_check":
             return {"ok": True, "result": self._agent_check(str(req.get("agent", "")))}
+        if req.get("op") == "fence_check":
+            return await self._fence_check(req.get("target"))
         self.rid += 1
         rid = self.rid
         fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
@@ -203,6 +206,22 @@ class Node:
         agent = Agent(parts[0], parts[1] if len(parts) == 3 else None, parts[-1])
         path = self._agent_path(agent)
         return {"exists": path is not None, "path": path}
+
+    async def _fence_check(self, target: Any) -> dict[str, Any]:
+        """Which fence devices (levels) this node's fencer would use on ``target``."""
+        names = sorted(self.ctrl.spec.names.values())
+        if not isinstance(target, str) or not target:
+            return error_reply(CibInvalid("argument 'target' must be a non-empty string"))
+        if target not in names:
+            return error_reply(CibNotFound(f"no node named {target!r} (nodes: "
+                                           f"{', '.join(names)})"))
+        cib = self.ctrl.cib
+        devices = devices_from_xml(cib.find("configuration/resources"))
+        levels, reasons = await self.fencer.levels_for(
+            target, devices, levels_from_xml(cib.find("configuration/fencing-topology")))
+        return {"ok": True, "result": {
+            "target": target, "can_fence": bool(levels), "levels": [list(lv) for lv in levels],
+            "devices": sorted(devices), "reasons": list(reasons)}}
 
     def _check_agents(self, req: dict[str, Any]) -> None:
         """Refuse a write that names a resource agent this node does not have."""
@@ -228,6 +247,8 @@ class Node:
             self.transport.broadcast(cmd.msg)
         elif isinstance(cmd, Send):
             self.transport.send(cmd.node_id, cmd.msg)
+        elif isinstance(cmd, Disconnect):
+            self.transport.forget(cmd.node_id)
         elif isinstance(cmd, Reply):
             fut = self.pending.get(cmd.rid)
             if fut is not None and not fut.done():

@@ -163,7 +163,8 @@ class Transport:
             self.counters["messages_dropped_unreachable"] += dropped
             log.debug("node %s unreachable (%s): %d messages dropped", node_id, exc, dropped)
         finally:
-            self.connecting.pop(node_id, None)
+            if self.connecting.get(node_id) is asyncio.current_task():
+                del self.connecting[node_id]
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         guard = self.guard  # shared with datagrams: no replay on a new connection
@@ -185,10 +186,19 @@ class Transport:
             writer.close()
 
     def forget(self, node_id: int) -> None:
-        """Drop the connection to a peer that left or restarted."""
+        """Drop the connection to a peer that left or restarted, and what waits for it.
+
+        Messages queued for the old process are dropped (counted as unreachable): the
+        cores resend what still matters to the new one.
+        """
         writer = self.writers.pop(node_id, None)
         if writer is not None:
             writer.close()
+        task = self.connecting.pop(node_id, None)
+        if task is not None:
+            task.cancel()
+        dropped = len(self.queues.pop(node_id, []))
+        self.counters["messages_dropped_unreachable"] += dropped
 
 
 class _Datagrams(asyncio.DatagramProtocol):

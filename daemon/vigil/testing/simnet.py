@@ -23,6 +23,7 @@ from ..core.events import (
     CancelRecurring,
     ClientRequest,
     Command,
+    Disconnect,
     Event,
     Execute,
     Exit,
@@ -145,7 +146,7 @@ class SimCluster:
             if self._link_ok(src, cmd.node_id):
                 # a stream: delivered in order, after a delay, unless the link is cut
                 self._at(self.now_ms + self.net.delay_ms[1] + 1, cmd.node_id,
-                         PeerMessage(src, cmd.msg))
+                         PeerMessage(src, cmd.msg, node.ctrl.incarnation))
         elif isinstance(cmd, Persist):
             node.persisted.append(cmd.version)
         elif isinstance(cmd, Execute):
@@ -163,7 +164,7 @@ class SimCluster:
                      AgentDone(cmd.token, action, AgentResult(rc, 0, "", 1, "")))
         elif isinstance(cmd, Reply):
             self.replies[(src, cmd.rid)] = cmd.reply
-        elif isinstance(cmd, (CancelRecurring, Exit)):
+        elif isinstance(cmd, (CancelRecurring, Disconnect, Exit)):
             pass
 
     # ------------------------------------------------------------------ clients

@@ -1,0 +1,103 @@
+"""Messages around a peer's restart: who hears a result, what a dead process's stream may do.
+
+Found by the seed benchmark on namespaces (bench_web_failover.py): a node that had just
+restarted ran the DC's probes before it had seen the DC win the election, and dropped the
+result, so the DC waited out the action timeout (26 s without service); and the DC's stream
+to the dead process swallowed the first message meant for the new one.
+"""
+
+from __future__ import annotations
+
+from vigil.core.codec import action_to_dict
+from vigil.core.controller import ClusterSpec, Controller
+from vigil.core.events import (
+    AgentDone,
+    Disconnect,
+    Execute,
+    Heartbeat,
+    PeerMessage,
+    Send,
+    Tick,
+)
+from vigil.core.execmodel import AgentResult
+from vigil.core.graph import Action
+
+NAMES = {1: "node1", 2: "node2", 3: "node3"}
+
+
+def node(me: int) -> Controller:
+    spec = ClusterSpec("t", me, NAMES, {n: 1 for n in NAMES}, 200, 1000, join_timeout_ms=2000)
+    return Controller(spec, incarnation=1000 + me, cib=None, now_ms=0)
+
+
+def hb(sender: int, incarnation: int, now_ms: int, dc: int | None = None) -> Heartbeat:
+    return Heartbeat(sender, incarnation, {"t": "hb", "c": "t", "dc": dc, "v": [0, 0, 0],
+                                           "term": 0, "m": sorted(NAMES), "q": True}, now_ms)
+
+
+def probe(on: str) -> Action:
+    return Action(id=7, kind="rsc", key="vip_monitor_0", task="monitor", node=on, rsc="vip",
+                  target_rc=7)
+
+
+def test_a_result_goes_to_the_node_that_asked_even_before_the_election_is_seen() -> None:
+    c = node(2)
+    c.handle(Tick(0, 0.0))
+    assert c.dc is None
+    out = c.handle(PeerMessage(1, {"t": "exec", "token": "4:7",
+                                   "action": action_to_dict(probe("node2"))}, 1001))
+    assert [type(o) for o in out] == [Execute]
+    # the executor answers before this node has heard anyone claim the DC role
+    c.membership.heartbeat(1, 1001, 10, {})
+    out = c.handle(AgentDone("4:7", probe("node2"), AgentResult(7, 0, "", 3, "")))
+    sends = [o for o in out if isinstance(o, Send)]
+    assert len(sends) == 1 and sends[0].node_id == 1
+    assert sends[0].msg["t"] == "exec_result" and sends[0].msg["token"] == "4:7"
+
+
+def test_a_result_without_any_dc_is_kept_for_the_next_one() -> None:
+    c = node(2)
+    c.handle(Tick(0, 0.0))
+    monitor = Action(id=0, kind="rsc", key="vip_monitor_2000", task="monitor", node="node2",
+                     rsc="vip", interval_ms=2000)
+    from vigil.core.events import MonitorChanged
+
+    out = c.handle(MonitorChanged(monitor, AgentResult(7, 0, "", 3, "")))
+    assert not [o for o in out if isinstance(o, Send)]
+    assert len(c.unreported) == 1
+    # node1 claims the DC role and is elected: it is told at once
+    now = 0
+    sent: list[Send] = []
+    while c.dc is None and now < 5000:
+        now += 100
+        for event in (hb(1, 1001, now, dc=1), hb(3, 1003, now, dc=1), Tick(now, now / 1000)):
+            sent += [o for o in c.handle(event) if isinstance(o, Send)]
+    assert c.dc == 1
+    assert [s.msg["t"] for s in sent if s.node_id == 1] == ["monitor_change"]
+    assert c.unreported == []
+
+
+def test_a_message_from_a_dead_process_of_a_peer_is_dropped_and_counted() -> None:
+    c = node(2)
+    c.handle(hb(1, 5000, 0))
+    before = c.cib
+    out = c.handle(PeerMessage(1, {"t": "cib", "xml": "<cib/>", "term": 9}, 4000))
+    assert out == [] and c.cib is before
+    assert c.stale_messages == 1
+
+
+def test_the_stream_to_a_restarted_or_lost_peer_is_dropped() -> None:
+    c = node(1)
+    now = 0
+    for now in range(0, 1000, 100):
+        c.handle(hb(2, 2000, now))
+        c.handle(hb(3, 3000, now))
+        c.handle(Tick(now, now / 1000))
+    assert 2 in c.membership.members
+    out = c.handle(hb(2, 2500, now + 50))  # node2 came back as a new process
+    assert Disconnect(2) in out
+    out = []
+    for t in range(now + 100, now + 3000, 100):
+        c.handle(hb(2, 2500, t))
+        out += c.handle(Tick(t, t / 1000))
+    assert Disconnect(3) in out  # node3 went silent: lost
