@@ -113,3 +113,26 @@ def test_graceful_stop_moves_resources_and_is_not_fenced(cluster3):
     time.sleep(2)
     assert c.ctl(survivor, "fence_history") == [], "a clean shutdown is never fenced"
     assert [n for n in c.where(survivor, "d")] == moved, "d did not move again"
+
+
+def test_fence_device_monitor_keeps_running_and_reports_a_broken_device(cluster3, tmp_path):
+    """A fence device's recurring monitor runs on its interval, not once: when the device
+    breaks later, the failure shows up in status (as Pacemaker's fenced reports it)."""
+    c = cluster3
+    c.wait_quorate()
+    status_file = tmp_path / "power"  # fence_dummy type=file: absent reads "off", fine
+    dev = C.primitive_element("fence-watch", "stonith:fence_dummy",
+                              {"type": "file", "status_file": str(status_file),
+                               "pcmk_host_list": " ".join(c.names)},
+                              None, [{"name": "monitor", "interval": "1s"}])
+    c.ctl("node1", "cib_put", section="resources", xml=C.to_bytes(dev).decode(), mode="create")
+    c.wait(lambda: c.where("node1", "fence-watch"), 30, "the fence device to start")
+    time.sleep(2.5)
+    assert not c.status("node1")["failed_actions"]
+    status_file.write_text("garbage")  # the device now answers nonsense to every status
+
+    def failed():
+        return [f for f in c.status("node1")["failed_actions"] if f["rsc"] == "fence-watch"]
+
+    found = c.wait(failed, 20, "the broken fence device to show as a failed action")
+    assert found[0]["op"] == "monitor" and found[0]["interval_ms"] == 1000

@@ -55,7 +55,7 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import vigil
@@ -241,11 +241,13 @@ class Executor:
     # --- recurring monitors --------------------------------------------------------------
 
     def start_recurring(
-        self, call: AgentCall, last_rc: int, *, first_delay_ms: int | None = None
+        self, call: AgentCall, last_rc: int, *, first_delay_ms: int | None = None,
+        runner: Callable[[AgentCall], Awaitable[AgentResult]] | None = None,
     ) -> None:
         """Run ``call`` every ``interval_ms`` (first after ``first_delay_ms``, default one
         interval) and report changes from ``(last_rc, done)`` on. Replaces a recurring op of
-        the same resource and interval."""
+        the same resource and interval. ``runner`` runs one instance instead of the agent
+        (fence devices are monitored through the fencer)."""
         if call.interval_ms <= 0:
             raise AgentError(f"{call.op_key}: a recurring operation needs interval_ms > 0")
         if self._closed:
@@ -254,7 +256,8 @@ class Executor:
         delay_ms = call.interval_ms if first_delay_ms is None else first_delay_ms
         key = (call.rsc, call.interval_ms)
         task = asyncio.get_running_loop().create_task(
-            self._recurring_loop(call, (last_rc, int(ExecStatus.DONE)), delay_ms),
+            self._recurring_loop(call, (last_rc, int(ExecStatus.DONE)), delay_ms,
+                                 runner or self._execute),
             name=f"monitor {call.op_key}",
         )
         self._recurring[key] = task
@@ -265,7 +268,8 @@ class Executor:
             del self._recurring[key]
 
     async def _recurring_loop(
-        self, call: AgentCall, previous: tuple[int, int], delay_ms: int
+        self, call: AgentCall, previous: tuple[int, int], delay_ms: int,
+        runner: Callable[[AgentCall], Awaitable[AgentResult]],
     ) -> None:
         while True:
             await asyncio.sleep(delay_ms / 1000)
@@ -275,7 +279,7 @@ class Executor:
                 log.debug("%s: skipped, another action on %s is running", call.op_key, call.rsc)
                 continue
             async with lock:
-                result = await self._execute(call)
+                result = await runner(call)
             if is_change(previous, result):
                 previous = (result.rc, result.op_status)
                 self._report(call, result)

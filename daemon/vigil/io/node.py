@@ -315,6 +315,10 @@ class Node:
         call = to_call(action)
         if action.agent is not None and action.agent.cls == "stonith":
             result = await self._stonith_resource(action)
+            if action.is_recurring and result.op_status == 0:
+                self.recurring[(call.rsc, call.interval_ms)] = action
+                self.executor.start_recurring(
+                    call, result.rc, runner=lambda _call: self._stonith_resource(action))
             self.feed(AgentDone(token, action, result))
             return
         result = await self.executor.run(call)
