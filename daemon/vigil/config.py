@@ -46,12 +46,16 @@ class Config:
     expected_votes: int | None = None
     two_node: bool = False
     wait_for_all: bool = False
+    last_man_standing: bool = False
+    last_man_standing_window_ms: int = 10000
     authkey: Path = Path("/etc/vigil/authkey")
+    authkey_accept: tuple[Path, ...] = ()  # also accepted on receive (key rotation)
     state_dir: Path = Path("/var/lib/vigil")
     control_socket: Path = Path("/run/vigil/vigil.sock")
     agent_roots: tuple[Path, ...] = ()
     log_level: str = "info"
     discovery: bool = True
+    metrics_listen: tuple[str, int] | None = None  # (address, port) of the /metrics endpoint
     source: Path | None = field(default=None, compare=False)
 
     @property
@@ -138,7 +142,8 @@ class _Checker:
 
 TOP_KEYS = {
     "cluster_name", "node_name", "nodes", "transport", "timing", "quorum", "authkey",
-    "state_dir", "control_socket", "agent_roots", "log_level", "discovery",
+    "authkey_accept", "state_dir", "control_socket", "agent_roots", "log_level", "discovery",
+    "metrics_listen",
 }
 
 
@@ -180,7 +185,8 @@ def parse_config(raw: Any, source: Path | None = None) -> Config:
                      600000)
 
     q = c.section(raw, "quorum")
-    c.unknown(q, {"expected_votes", "two_node", "wait_for_all"}, "quorum")
+    c.unknown(q, {"expected_votes", "two_node", "wait_for_all", "last_man_standing",
+                  "last_man_standing_window_ms"}, "quorum")
     expected = q.get("expected_votes")
     if expected is not None:
         expected = c.integer(q, "expected_votes", "quorum.expected_votes", None, 1, 1000)
@@ -188,8 +194,26 @@ def parse_config(raw: Any, source: Path | None = None) -> Config:
     wait_for_all = c.boolean(q, "wait_for_all", "quorum.wait_for_all", two_node)
     if two_node and len(nodes) != 2:
         c.fail("quorum.two_node", f"needs exactly 2 nodes, the file lists {len(nodes)}")
+    lms = c.boolean(q, "last_man_standing", "quorum.last_man_standing", False)
+    lms_window = c.integer(q, "last_man_standing_window_ms",
+                           "quorum.last_man_standing_window_ms", 10000, 1000, 3600000)
+    if lms and two_node:
+        c.fail("quorum.last_man_standing", "cannot be combined with two_node")
 
     authkey = c.string(raw, "authkey", "authkey", "/etc/vigil/authkey")
+    accept = raw.get("authkey_accept") or []
+    if not isinstance(accept, list) or not all(isinstance(a, str) and a for a in accept):
+        c.fail("authkey_accept", "must be a list of authkey file paths")
+        accept = []
+    metrics = raw.get("metrics_listen")
+    metrics_at: tuple[str, int] | None = None
+    if metrics is not None:
+        host, _, port_text = str(metrics).rpartition(":")
+        if not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
+            c.fail("metrics_listen", f"must be ADDRESS:PORT, got {metrics!r}")
+        else:
+            c.address(host, "metrics_listen")
+            metrics_at = (host, int(port_text))
     state_dir = c.string(raw, "state_dir", "state_dir", "/var/lib/vigil")
     socket_path = c.string(raw, "control_socket", "control_socket", "/run/vigil/vigil.sock")
     if len(socket_path.encode()) > 107:
@@ -211,9 +235,11 @@ def parse_config(raw: Any, source: Path | None = None) -> Config:
         transport_mode=str(mode), group=group, port=port, interface=interface, ttl=ttl,
         heartbeat_interval_ms=hb, deadtime_ms=dead, join_timeout_ms=join,
         expected_votes=expected, two_node=two_node, wait_for_all=wait_for_all,
-        authkey=base / authkey, state_dir=base / state_dir, control_socket=base / socket_path,
+        last_man_standing=lms, last_man_standing_window_ms=lms_window,
+        authkey=base / authkey, authkey_accept=tuple(base / a for a in accept),
+        state_dir=base / state_dir, control_socket=base / socket_path,
         agent_roots=tuple(base / r for r in roots), log_level=str(log_level),
-        discovery=discovery, source=source,
+        discovery=discovery, metrics_listen=metrics_at, source=source,
     )
 
 

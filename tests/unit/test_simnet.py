@@ -196,3 +196,57 @@ def test_invariants_under_random_faults(seed, steps, loss):
         for n in sim.nodes:
             assert C.get_property(sim.nodes[n].ctrl.cib, name) == value, \
                 f"acknowledged write {name} lost on node {n}"
+
+
+def view_ids(sim, nodes):
+    return {sim.nodes[n].ctrl.view_id for n in nodes}
+
+
+def test_a_settled_partition_agrees_on_a_view_number_and_a_new_view_gets_a_higher_one():
+    sim = SimCluster(5)
+    sim.run(3000)
+    (first,) = view_ids(sim, sim.nodes)
+    assert first[0] > 0 and all(sim.nodes[n].ctrl.view_agreed() for n in sim.nodes)
+    sim.partition({1, 2}, {3, 4, 5})
+    sim.run(3000)
+    (minority,) = view_ids(sim, [1, 2])
+    (majority,) = view_ids(sim, [3, 4, 5])
+    assert minority != majority, "two partitions never share a view number"
+    assert majority[0] > first[0] and majority[1] == 3
+    sim.heal()
+    sim.run(3000)
+    (healed,) = view_ids(sim, sim.nodes)
+    assert healed[0] > max(minority[0], majority[0])
+    assert all(sim.nodes[n].ctrl.view_agreed() for n in sim.nodes)
+
+
+def test_last_man_standing_keeps_quorum_while_nodes_fail_one_at_a_time():
+    sim = SimCluster(5, last_man_standing=True, lms_window_ms=2000)
+    plain = SimCluster(5)
+    for s in (sim, plain):
+        s.run(3000)
+    for victim in (5, 4, 3):
+        for s in (sim, plain):
+            s.kill(victim)
+            s.run(3000)  # longer than the window: the survivors lower expected votes
+    survivors = [1, 2]
+    assert all(sim.nodes[n].ctrl.membership.quorate for n in survivors)
+    assert sim.nodes[1].ctrl.membership.expected_votes == 2
+    assert not any(plain.nodes[n].ctrl.membership.quorate for n in survivors), \
+        "without last man standing, 2 of 5 votes is no quorum"
+    rid = sim.request(1, op="property_set", name="still", value="writable")
+    sim.run(500)
+    assert sim.reply(1, rid)["ok"]
+
+
+def test_last_man_standing_never_lowers_expected_votes_in_a_minority():
+    sim = SimCluster(5, last_man_standing=True, lms_window_ms=2000)
+    sim.run(3000)
+    sim.partition({1, 2}, {3, 4, 5})  # all at once: the 2 side never had quorum
+    sim.run(6000)
+    assert not any(sim.nodes[n].ctrl.membership.quorate for n in (1, 2))
+    assert sim.nodes[1].ctrl.membership.expected_votes == 5
+    assert sim.nodes[3].ctrl.membership.expected_votes == 3
+    sim.heal()
+    sim.run(3000)
+    assert {sim.nodes[n].ctrl.membership.expected_votes for n in sim.nodes} == {5}

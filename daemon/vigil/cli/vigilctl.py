@@ -22,6 +22,7 @@ examples:
   vigilctl keygen /etc/vigil/authkey
   vigilctl status
   vigilctl status --json | jq .dc
+  vigilctl metrics | grep vigil_packets_dropped_total
   vigilctl cib get --scope configuration > conf.xml; vigilctl cib replace conf.xml
   vigilctl property set stonith-enabled false
   vigilctl resource create web ocf:vigil:http docroot=/srv/www port=8080 --op monitor:10s
@@ -50,6 +51,13 @@ def parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("status", help="cluster status, like crm_mon")
     s.add_argument("--json", action="store_true", help="print the status object as JSON")
+
+    sub.add_parser("metrics", help="the node's metrics in Prometheus text format (what "
+                   "metrics_listen serves at /metrics)")
+
+    rl = sub.add_parser("reload", help="re-read the node's configuration file (like SIGHUP): "
+                        "nodes added/removed, authkeys, expected_votes, log_level")
+    rl.add_argument("--json", action="store_true", help="print the result as JSON")
 
     c = sub.add_parser("cib", help="read or replace the CIB")
     csub = c.add_subparsers(dest="cib_command", required=True, metavar="ACTION")
@@ -162,6 +170,19 @@ def run(args: argparse.Namespace) -> int:
     if args.command == "status":
         result = call(sock, "status")
         print(json.dumps(result, indent=2) if args.json else render.status_text(result))
+    elif args.command == "metrics":
+        print(call(sock, "metrics")["text"], end="")
+    elif args.command == "reload":
+        result = call(sock, "reload")
+        if args.json:
+            print(json.dumps(result, indent=2))
+        else:
+            said = {True: "changed", False: "unchanged"}
+            print(f"configuration reloaded: keys {said[bool(result['keys_changed'])]}, "
+                  f"nodes {said[bool(result['nodes_changed'])]}")
+            if result["needs_restart"]:
+                print(f"changed but applied only after a restart: "
+                      f"{', '.join(result['needs_restart'])}")
     elif args.command == "cib" and args.cib_command == "get":
         print(call(sock, "cib_get", scope=args.scope)["xml"], end="")
     elif args.command == "cib":

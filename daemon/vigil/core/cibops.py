@@ -153,13 +153,16 @@ def op_resource_ban(cib: C.Element, req: dict[str, Any]) -> tuple[
 
 def op_resource_clear(cib: C.Element, req: dict[str, Any]) -> tuple[
         C.Element | None, dict[str, Any]]:
-    """Remove the constraints that move and ban created for a resource."""
+    """Remove the constraints that move and ban created for a resource (with ``node``:
+    only those naming that node)."""
     rsc = _str(req, "id")
     _resource(cib, rsc)
+    node = _node_name(cib, _str(req, "node")) if req.get("node") is not None else None
     C.check_expected(cib, req.get("expect_version"))
     ids = [el.get("id") for el in C.section(cib, "constraints").iter("rsc_location")
            if el.get("rsc") == rsc and (el.get("id") == f"cli-prefer-{rsc}"
-                                         or str(el.get("id")).startswith(f"cli-ban-{rsc}-on-"))]
+                                         or str(el.get("id")).startswith(f"cli-ban-{rsc}-on-"))
+           and (node is None or el.get("node") == node)]
     new = cib
     for ident in ids:
         new, _ = C.delete(new, str(ident))

@@ -24,7 +24,7 @@ Each step logs a sentence saying what was decided and why.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..errors import CibInvalid, ProtocolError, Unavailable, VigilError
@@ -48,6 +48,7 @@ from .events import (
     MonitorChanged,
     PeerMessage,
     Persist,
+    Reconfigure,
     Reply,
     Send,
     ShutdownRequested,
@@ -74,6 +75,8 @@ class ClusterSpec:
     expected_votes: int | None = None
     two_node: bool = False
     wait_for_all: bool = False
+    last_man_standing: bool = False
+    lms_window_ms: int = 10000
 
     @property
     def my_name(self) -> str:
@@ -94,6 +97,7 @@ class Controller:
         self.membership = Membership(
             spec.me, spec.votes, spec.deadtime_ms, spec.heartbeat_interval_ms,
             spec.expected_votes, spec.two_node, spec.wait_for_all,
+            spec.last_man_standing, spec.lms_window_ms,
         )
         self.started_ms = now_ms
         self.now_ms = now_ms
@@ -114,6 +118,13 @@ class Controller:
         self.fence_history: list[dict[str, Any]] = []
         self.counters = counters or (lambda: {})
         self.stale_messages = 0  # from a process of a peer that has since restarted
+        # the membership view's number: (sequence, node that numbered it). The DC numbers
+        # each view it sees (above every number heard); members adopt it when their own
+        # member list is the DC's. Agreed when every member reports the same number.
+        self.view_id: tuple[int, int] = (0, 0)
+        self.view_members: frozenset[int] = frozenset()
+        self.peer_views: dict[int, tuple[int, int]] = {}
+        self.last_expected_votes: int | None = None
         self.exec_origin: dict[str, int] = {}  # token -> the DC that asked for the action
         self.unreported: list[dict[str, Any]] = []  # results finished while there was no DC
         self.duties = DcDuties(self)
@@ -181,6 +192,8 @@ class Controller:
             self._report("", event.action, event.result, "monitor_change")
         elif isinstance(event, ShutdownRequested):
             self._on_shutdown(event.reason)
+        elif isinstance(event, Reconfigure):
+            self._reconfigure(event)
         elif isinstance(event, FenceDone):
             if self.is_dc:
                 self.duties.fence_done(event)
@@ -204,6 +217,13 @@ class Controller:
             self.view_changed_ms = self.now_ms
             self.duties.view_changed(change)
             self._quorum_gained(change)
+        expected = self.membership.expected_votes
+        if expected != self.last_expected_votes:
+            if self.last_expected_votes is not None:
+                self.log(f"expected votes now {expected} (last man standing; configured "
+                         f"{self.membership.configured_expected})")
+            self.last_expected_votes = expected
+        self._number_view()
         if self.now_ms - self.last_hb_ms >= self.spec.heartbeat_interval_ms:
             self.last_hb_ms = self.now_ms
             self.emit(Broadcast(self._heartbeat()))
@@ -216,7 +236,7 @@ class Controller:
         return {"t": "hb", "c": self.spec.cluster_name, "dc": self.dc,
                 "v": list(C.version(self.cib)), "term": self.term,
                 "m": sorted(self.membership.members),
-                "q": self.membership.quorate}
+                "q": self.membership.quorate, "vw": list(self.view_id)}
 
     def _on_heartbeat(self, hb: Heartbeat) -> None:
         if hb.now_ms is not None:
@@ -236,6 +256,14 @@ class Controller:
         term = msg.get("term")
         if isinstance(term, int):
             self.peer_terms[hb.sender] = term
+        view = msg.get("vw")
+        if (isinstance(view, list) and len(view) == 2
+                and all(isinstance(x, int) for x in view)):
+            self.peer_views[hb.sender] = (view[0], view[1])
+            if (hb.sender == self.dc and not self.is_dc and isinstance(heard, list)
+                    and frozenset(heard) == self.membership.members):
+                self.view_id = (view[0], view[1])
+                self.view_members = self.membership.members
         if change:
             for node in change.restarted:
                 self.emit(Disconnect(node))
@@ -249,6 +277,60 @@ class Controller:
         self._elect()
         if self.is_dc:
             self.duties.peer_version(hb.sender)
+
+    def _reconfigure(self, ev: Reconfigure) -> None:
+        """Nodes added to or removed from the configuration while running."""
+        old = self.spec
+        if ev.names.get(old.me) != old.my_name:
+            self.log("reload refused: this node's own id or name changed (restart instead)",
+                     "error")
+            return
+        added = sorted(set(ev.names) - set(old.names))
+        removed = sorted(set(old.names) - set(ev.names))
+        renamed = [n for n in set(ev.names) & set(old.names) if ev.names[n] != old.names[n]]
+        if renamed:
+            self.log(f"reload refused: node ids {renamed} changed names (remove them, then "
+                     "add them under the new name)", "error")
+            return
+        self.spec = replace(old, names=dict(ev.names), votes=dict(ev.votes),
+                            expected_votes=ev.expected_votes)
+        m = self.membership
+        m.fixed_expected = ev.expected_votes
+        for node in added:
+            m.add_peer(node, ev.votes.get(node, 1), self.now_ms)
+        change = None
+        for node in removed:
+            change = m.remove_peer(node, self.now_ms) or change
+            for table in (self.claims, self.claim_quorate, self.hears_me, self.peer_versions,
+                          self.peer_terms, self.peer_views):
+                table.pop(node, None)
+            self.emit(Disconnect(node))
+        m.reconfigure()
+        self.log(f"configuration reloaded: nodes added {[ev.names[n] for n in added]}, "
+                 f"removed {[old.names[n] for n in removed]}; expected votes "
+                 f"{m.expected_votes}")
+        if change:
+            self.view_changed_ms = self.now_ms
+            self.duties.view_changed(change)
+            self._quorum_gained(change)
+        if self.is_dc and (added or removed):
+            self.duties.nodes_reconfigured(removed)
+
+    def _number_view(self) -> None:
+        """The DC gives each new view a number above every number it has heard."""
+        if not self.is_dc or self.view_members == self.membership.members:
+            return
+        top = max([self.view_id[0], *(v[0] for v in self.peer_views.values())])
+        self.view_id = (top + 1, self.spec.me)
+        self.view_members = self.membership.members
+        self.last_hb_ms = -10**9  # announce it at once
+
+    def view_agreed(self) -> bool:
+        """Every member reports this node's view number (and it numbers this view)."""
+        if self.view_members != self.membership.members or self.view_id == (0, 0):
+            return False
+        return all(self.peer_views.get(n) == self.view_id
+                   for n in self.membership.members if n != self.spec.me)
 
     def _quorum_gained(self, change: Any) -> None:
         """A DC chosen without quorum gives up its claim when a merge brings quorum, so

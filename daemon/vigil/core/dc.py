@@ -154,6 +154,26 @@ class DcDuties:
         cib.set("have-quorum", "1" if c.membership.quorate else "0")
         cib.set("dc-uuid", str(c.spec.me))
 
+    def nodes_reconfigured(self, removed: list[int]) -> None:
+        """List added nodes in the CIB; forget removed ones (like ``crm_node --remove``)."""
+        c = self.ctrl
+        if not self.synced:
+            return
+        new = copy.deepcopy(c.cib)
+        for node_id in removed:
+            for path in (f"configuration/nodes/node[@id='{node_id}']",
+                         f"status/node_state[@id='{node_id}']"):
+                for elem in new.findall(path):
+                    parent = elem.getparent()
+                    if parent is not None:
+                        parent.remove(elem)
+        added = C.ensure_nodes(new, sorted(c.spec.names.items()))
+        if added is not None:
+            new = added
+        elif removed:
+            C.bump_epoch(new)
+        c.set_cib(new, "the node list changed")
+
     def view_changed(self, change: ViewChange) -> None:
         if not (self.active and self.synced):
             return

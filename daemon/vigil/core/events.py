@@ -64,6 +64,15 @@ class ShutdownRequested:
 
 
 @dataclass(frozen=True)
+class Reconfigure:
+    """The configuration file's node list or expected votes changed (SIGHUP)."""
+
+    names: dict[int, str]
+    votes: dict[int, int]
+    expected_votes: int | None
+
+
+@dataclass(frozen=True)
 class FenceDone:
     """A fencing request this node ran has finished."""
 
@@ -78,7 +87,7 @@ class FenceDone:
 
 
 Event = Tick | Heartbeat | PeerMessage | ClientRequest | AgentDone | MonitorChanged | \
-    ShutdownRequested | FenceDone
+    ShutdownRequested | FenceDone | Reconfigure
 
 
 # ----------------------------------------------------------------------- commands

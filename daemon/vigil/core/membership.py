@@ -18,6 +18,12 @@ Quorum: the view is quorate when its votes reach a strict majority of ``expected
 (default: the sum of configured votes). ``two_node`` makes one vote of two enough.
 ``wait_for_all`` withholds quorum after start until every configured node has been seen in
 the view at the same time once.
+
+Last man standing (optional): once a quorate view has been stable for
+``lms_window_ms``, ``expected_votes`` drops to the votes of the members, so a cluster that
+loses nodes one at a time (each loss after the window) keeps quorum down to two nodes. Votes
+of nodes that join raise it again, up to the configured value. A non-quorate partition never
+lowers it.
 """
 
 from __future__ import annotations
@@ -55,11 +61,17 @@ class ViewChange:
 class Membership:
     def __init__(self, me: int, votes: dict[int, int], deadtime_ms: int,
                  heartbeat_interval_ms: int, expected_votes: int | None = None,
-                 two_node: bool = False, wait_for_all: bool = False) -> None:
+                 two_node: bool = False, wait_for_all: bool = False,
+                 last_man_standing: bool = False, lms_window_ms: int = 10000) -> None:
         self.me = me
         self.deadtime_ms = deadtime_ms
         self.heartbeat_interval_ms = heartbeat_interval_ms
-        self.expected_votes = expected_votes or sum(votes.values())
+        self.fixed_expected = expected_votes  # None: the sum of the configured votes
+        self.configured_expected = expected_votes or sum(votes.values())
+        self.expected_votes = self.configured_expected
+        self.last_man_standing = last_man_standing
+        self.lms_window_ms = lms_window_ms
+        self.view_since_ms = 0
         self.two_node = two_node
         self.wait_for_all = wait_for_all
         self.all_seen = not wait_for_all
@@ -100,6 +112,11 @@ class Membership:
             return votes >= 1
         return votes * 2 > self.expected_votes
 
+    def member_votes(self, members: frozenset[int] | None = None) -> int:
+        return sum(self.my_votes if n == self.me else self.peers[n].votes
+                   for n in (self._members if members is None else members)
+                   if n == self.me or n in self.peers)
+
     def incarnation_of(self, node: int) -> int:
         """The newest boot of ``node`` heard from (0: none yet, or not a peer)."""
         peer = self.peers.get(node)
@@ -121,7 +138,7 @@ class Membership:
             peer.liveness = Liveness.ALIVE
             return self._recompute(frozenset({sender}) if restarted else frozenset(),
                                    f"heartbeat from node {sender}"
-                                   + (" (restarted)" if restarted else ""))
+                                   + (" (restarted)" if restarted else ""), now_ms)
         peer.liveness = Liveness.ALIVE
         return None
 
@@ -149,19 +166,58 @@ class Membership:
                 changed |= Liveness.DEAD in (new, peer.liveness)
                 peer.liveness = new
         if changed:
-            return self._recompute(frozenset(), "peer silent for deadtime")
+            return self._recompute(frozenset(), "peer silent for deadtime", now_ms)
+        self._last_man_standing(now_ms)
         return None
 
-    def _recompute(self, restarted: frozenset[int], reason: str) -> ViewChange | None:
+    def _last_man_standing(self, now_ms: int) -> None:
+        if not (self.last_man_standing and self._quorate):
+            return
+        if now_ms - self.view_since_ms < self.lms_window_ms:
+            return
+        votes = self.member_votes()
+        if votes < self.expected_votes:
+            self.expected_votes = max(votes, 1)
+
+    # ----------------------------------------------------------------- configuration
+    def add_peer(self, node_id: int, votes: int, now_ms: int) -> None:
+        """A node added to the configuration at run time (it joins when heard)."""
+        if node_id == self.me or node_id in self.peers:
+            return
+        self.peers[node_id] = Peer(node_id, votes)
+        self.reconfigure()
+
+    def remove_peer(self, node_id: int, now_ms: int) -> ViewChange | None:
+        """A node removed from the configuration: it leaves the view and the vote count."""
+        if self.peers.pop(node_id, None) is None:
+            return None
+        self.reconfigure()
+        return self._recompute(frozenset(), f"node {node_id} removed from the configuration",
+                               now_ms, force=True)
+
+    def reconfigure(self) -> None:
+        total = self.my_votes + sum(p.votes for p in self.peers.values())
+        self.configured_expected = self.fixed_expected or total
+        self.expected_votes = (min(self.expected_votes, self.configured_expected)
+                               if self.last_man_standing else self.configured_expected)
+
+    def _recompute(self, restarted: frozenset[int], reason: str, now_ms: int,
+                   force: bool = False) -> ViewChange | None:
         members = frozenset(
             {self.me} | {n for n, p in self.peers.items() if p.liveness is not Liveness.DEAD}
         )
         if not self.all_seen and len(members) == len(self.peers) + 1:
             self.all_seen = True
+        if self.last_man_standing:
+            # joining votes raise the expectation again (never above the configuration)
+            self.expected_votes = min(max(self.expected_votes, self.member_votes(members)),
+                                      self.configured_expected)
         quorate = self._compute_quorate(members)
         old = self._members
-        if members == old and quorate == self._quorate and not restarted:
+        if members == old and quorate == self._quorate and not restarted and not force:
             return None
+        if members != old:
+            self.view_since_ms = now_ms
         self._members = members
         self._quorate = quorate
         return ViewChange(

@@ -8,6 +8,7 @@ is fed the moment it arrives. Commands come back and are carried out here, in or
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import signal
@@ -17,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..config import Config
+from ..config import Config, load_config
 from ..core import cib as C
 from ..core.controller import ClusterSpec, Controller, error_reply
 from ..core.events import (
@@ -38,6 +39,7 @@ from ..core.events import (
     MonitorChanged,
     PeerMessage,
     Persist,
+    Reconfigure,
     Reply,
     Send,
     ShutdownRequested,
@@ -46,11 +48,13 @@ from ..core.events import (
 from ..core.execmodel import AgentCall, AgentResult
 from ..core.fencing import FenceRequest, devices_from_xml, levels_from_xml
 from ..core.graph import Action, Agent
+from ..core.statusview import status_view
 from ..errors import AgentError, CibInvalid, CibNotFound, VigilError
 from .control import ControlServer
 from .discovery import Advertiser
 from .executor import Executor
 from .fencer import AGENT_DIRS, Fencer
+from .metrics import MetricsServer, render
 from .storage import Storage
 from .transport import Transport
 
@@ -78,6 +82,7 @@ def spec_from_config(cfg: Config) -> ClusterSpec:
         heartbeat_interval_ms=cfg.heartbeat_interval_ms, deadtime_ms=cfg.deadtime_ms,
         join_timeout_ms=cfg.join_timeout_ms, expected_votes=cfg.expected_votes,
         two_node=cfg.two_node, wait_for_all=cfg.wait_for_all,
+        last_man_standing=cfg.last_man_standing, lms_window_ms=cfg.last_man_standing_window_ms,
     )
 
 
@@ -93,7 +98,7 @@ class Node:
         self.cfg = cfg
         self.on_ready = on_ready
         self.storage = Storage(cfg.state_dir)
-        self.keys = [read_authkey(cfg.authkey)]
+        self.keys = [read_authkey(cfg.authkey), *(read_authkey(p) for p in cfg.authkey_accept)]
         self.incarnation = time.time_ns() // 1000
         self.ctrl = Controller(spec_from_config(cfg), self.incarnation, self.storage.load(),
                                self._now_ms(), counters=self._counters,
@@ -105,6 +110,8 @@ class Node:
         self.fencer = Fencer(cfg.me.name, agent_dirs=(*AGENT_DIRS, SHIPPED_FENCE_AGENTS))
         self.stonith_started: set[str] = set()
         self.control = ControlServer(cfg.control_socket, self._on_request)
+        self.metrics = (MetricsServer(cfg.metrics_listen, self._metrics_text)
+                        if cfg.metrics_listen else None)
         self.advertiser = Advertiser(cfg) if cfg.discovery else None
         self.pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self.rid = 0
@@ -119,13 +126,19 @@ class Node:
     def _counters(self) -> dict[str, int]:
         return dict(self.transport.counters)
 
+    def _metrics_text(self) -> str:
+        return render(status_view(self.ctrl))  # what the `status` op answers, as metrics
+
     # ------------------------------------------------------------------ lifecycle
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._on_signal, sig)
+        loop.add_signal_handler(signal.SIGHUP, self.reload)
         await self.transport.start()
         await self.control.start()
+        if self.metrics:
+            await self.metrics.start()
         if self.advertiser:
             await self.advertiser.start()
         log.info("node %s (id %d) of cluster %s up; control socket %s", self.cfg.node_name,
@@ -144,12 +157,58 @@ class Node:
         finally:
             await asyncio.sleep(0.2)  # let the last messages (leave, CIB) go out
             await self.control.close()
+            if self.metrics:
+                await self.metrics.close()
             if self.advertiser:
                 await self.advertiser.close()
             await self.executor.close()
             await self.fencer.close()
             await self.transport.close()
             log.info("node %s stopped", self.cfg.node_name)
+
+    # what a reload applies at once; every other setting needs a restart
+    RELOADABLE = ("nodes", "authkey", "authkey_accept", "expected_votes", "log_level")
+
+    def reload(self) -> dict[str, Any]:
+        """Re-read the configuration file (SIGHUP, or the ``reload`` control op).
+
+        Applied at once: the node list (nodes added or removed; this node's own entry must
+        stay), the authkeys (rotation: send with ``authkey``, also accept ``authkey_accept``),
+        ``expected_votes`` and ``log_level``. Other changes are reported as needing a
+        restart. A file that does not validate changes nothing.
+        """
+        source = self.cfg.source
+        if source is None:
+            return error_reply(VigilError("this node was not started from a file"))
+        try:
+            new = load_config(source)
+            if new.node_name != self.cfg.node_name or new.me != self.cfg.me:
+                raise VigilError("this node's own name, id or address changed: restart instead")
+            keys = [read_authkey(new.authkey), *(read_authkey(p) for p in new.authkey_accept)]
+        except VigilError as exc:
+            log.error("reload of %s refused, nothing changed: %s", source, exc)
+            return error_reply(exc)
+        restart = sorted(f.name for f in dataclasses.fields(Config)
+                         if f.name not in (*self.RELOADABLE, "source")
+                         and getattr(new, f.name) != getattr(self.cfg, f.name))
+        keys_changed = keys != self.keys
+        self.keys[:] = keys  # the transport holds this list: the new keys apply at once
+        applied = dataclasses.replace(
+            self.cfg, nodes=new.nodes, authkey=new.authkey, authkey_accept=new.authkey_accept,
+            expected_votes=new.expected_votes, log_level=new.log_level)
+        nodes_changed = applied.nodes != self.cfg.nodes
+        self.cfg = self.transport.cfg = applied
+        logging.getLogger().setLevel(LEVELS.get(new.log_level, logging.INFO))
+        if nodes_changed or new.expected_votes != self.ctrl.spec.expected_votes:
+            self.feed(Reconfigure({n.id: n.name for n in new.nodes},
+                                  {n.id: n.votes for n in new.nodes}, new.expected_votes))
+        if restart:
+            log.warning("reload: %s changed but only apply after a restart", ", ".join(restart))
+        log.info("configuration reloaded from %s (keys %s, nodes %s)", source,
+                 "changed" if keys_changed else "unchanged",
+                 "changed" if nodes_changed else "unchanged")
+        return {"ok": True, "result": {"keys_changed": keys_changed, "nodes_changed": nodes_changed,
+                                       "needs_restart": restart}}
 
     def _on_signal(self, sig: int) -> None:
         if self.ctrl.shutdown_since is not None:
@@ -179,8 +238,12 @@ class Node:
             self._check_agents(req)
         except VigilError as exc:
             return error_reply(exc)
+        if req.get("op") == "reload":
+            return self.reload()
         if req.get("op") == "agent_check":
             return {"ok": True, "result": self._agent_check(str(req.get("agent", "")))}
+        if req.get("op") == "metrics":
+            return {"ok": True, "result": {"text": self._metrics_text()}}
         if req.get("op") == "fence_check":
             return await self._fence_check(req.get("target"))
         self.rid += 1

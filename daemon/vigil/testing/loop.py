@@ -27,7 +27,8 @@ from ..errors import VigilError
 class LoopCluster:
     def __init__(self, base: Path, size: int = 3, name: str = "test",
                  heartbeat_interval_ms: int = 200, deadtime_ms: int = 1000,
-                 port: int | None = None, log_level: str = "debug") -> None:
+                 port: int | None = None, log_level: str = "debug",
+                 config_hook: Callable[[str, dict[str, Any]], None] | None = None) -> None:
         self.base = base
         self.size = size
         self.name = name
@@ -36,6 +37,7 @@ class LoopCluster:
         self.hb = heartbeat_interval_ms
         self.dead = deadtime_ms
         self.log_level = log_level
+        self.config_hook = config_hook  # edits a node's config dict before it is written
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.base.mkdir(parents=True, exist_ok=True)
         self.authkey = base / "authkey"
@@ -75,6 +77,8 @@ class LoopCluster:
             "control_socket": str(self.socket(node)),
             "log_level": self.log_level,
         }
+        if self.config_hook is not None:
+            self.config_hook(node, cfg)
         self.config_path(node).write_text(yaml.safe_dump(cfg, sort_keys=False))
 
     # ------------------------------------------------------------------ processes

@@ -417,14 +417,18 @@ class NetnsCluster(LoopCluster):
     Each node's config uses its own address in ``nodes[]`` and as the multicast
     ``interface``; state dir, control socket and log live under ``base/<node>`` on the
     shared filesystem, so ``status(node)`` works from the root namespace.
+    ``transport_mode="unicast"`` sends every heartbeat to each node's address instead
+    (the config then names no multicast group or interface).
     """
 
     def __init__(self, base: Path, size: int = 3, name: str = "test",
                  heartbeat_interval_ms: int = 200, deadtime_ms: int = 1000,
                  port: int | None = 5486, log_level: str = "info",
-                 config_extra: dict[str, Any] | None = None) -> None:
+                 config_extra: dict[str, Any] | None = None,
+                 transport_mode: Literal["multicast", "unicast"] = "multicast") -> None:
         self.fabric = Fabric([f"node{i}" for i in range(1, size + 1)])
         self.config_extra = dict(config_extra or {})
+        self.transport_mode = transport_mode
         self.paused: dict[str, list[int]] = {}
         super().__init__(base, size, name, heartbeat_interval_ms, deadtime_ms, port,
                          log_level)
@@ -435,7 +439,10 @@ class NetnsCluster(LoopCluster):
         cfg = yaml.safe_load(path.read_text())
         cfg["nodes"] = [{"name": n, "id": i + 1, "address": self.fabric.address(n)}
                         for i, n in enumerate(self.names)]
-        cfg["transport"]["interface"] = self.fabric.address(node)
+        if self.transport_mode == "unicast":
+            cfg["transport"] = {"mode": "unicast", "port": cfg["transport"]["port"]}
+        else:
+            cfg["transport"]["interface"] = self.fabric.address(node)
         cfg.update(self.config_extra)
         path.write_text(yaml.safe_dump(cfg, sort_keys=False))
 

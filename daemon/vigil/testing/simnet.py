@@ -57,7 +57,8 @@ class SimCluster:
     TICK_MS = 50
 
     def __init__(self, size: int = 3, seed: int = 0, net: NetConfig | None = None,
-                 heartbeat_interval_ms: int = 200, deadtime_ms: int = 1000) -> None:
+                 heartbeat_interval_ms: int = 200, deadtime_ms: int = 1000,
+                 **spec_extra: Any) -> None:
         self.rng = random.Random(seed)
         self.net = net or NetConfig()
         self.now_ms = 0
@@ -70,7 +71,8 @@ class SimCluster:
         self.nodes: dict[int, SimNode] = {}
         for i in names:
             spec = ClusterSpec("sim", i, names, {n: 1 for n in names},
-                               heartbeat_interval_ms, deadtime_ms, join_timeout_ms=2000)
+                               heartbeat_interval_ms, deadtime_ms, join_timeout_ms=2000,
+                               **spec_extra)
             self.nodes[i] = SimNode(Controller(spec, incarnation=1, cib=None, now_ms=0))
 
     # ------------------------------------------------------------------ faults
