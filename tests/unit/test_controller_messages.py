@@ -101,3 +101,32 @@ def test_the_stream_to_a_restarted_or_lost_peer_is_dropped() -> None:
         c.handle(hb(2, 2500, t))
         out += c.handle(Tick(t, t / 1000))
     assert Disconnect(3) in out  # node3 went silent: lost
+
+
+def test_an_action_from_a_node_that_is_not_my_dc_is_refused_not_run() -> None:
+    c = node(2)
+    now = 0
+    while c.dc is None and now < 5000:
+        now += 100
+        for event in (hb(1, 1001, now, dc=1), hb(3, 1003, now, dc=1), Tick(now, now / 1000)):
+            c.handle(event)
+    assert c.dc == 1
+    out = c.handle(PeerMessage(3, {"t": "exec", "token": "9:7",
+                                   "action": action_to_dict(probe("node2"))}, 1003))
+    assert not [o for o in out if isinstance(o, Execute)]
+    refused = [o for o in out if isinstance(o, Send)]
+    assert len(refused) == 1 and refused[0].node_id == 3
+    assert refused[0].msg["t"] == "exec_refused" and "node1" in refused[0].msg["reason"]
+
+
+def test_a_node_that_cannot_hear_the_dc_its_members_follow_does_not_take_the_role() -> None:
+    from vigil.core.election import choose_dc
+
+    # one-way cut: node 2 no longer hears node 1, which 3, 4 and 5 still follow; node 2
+    # is the lowest id of what it hears, yet must not become a second DC
+    dc, why = choose_dc(2, frozenset({2, 3, 4, 5}), True, None,
+                        {3: 1, 4: 1, 5: 1}, settled=True)
+    assert dc is None and "node 1" in why
+    # once they have given node 1 up too, the lowest id is chosen as usual
+    assert choose_dc(2, frozenset({2, 3, 4, 5}), True, None, {3: None, 4: None, 5: None},
+                     settled=True)[0] == 2

@@ -413,6 +413,15 @@ class Controller:
         action = action_from_dict(msg["action"])
         if action.node != self.spec.my_name:
             raise ProtocolError(f"action {action.key} is for {action.node}, not for me")
+        if self.dc is not None and sender not in (self.dc, self.spec.me):
+            # only the DC this node follows may act here (a node that has not seen the
+            # election yet takes the asker's word: it is joining)
+            why = (f"refused: {self.name(sender)} is not the DC this node follows "
+                   f"({self.name(self.dc)})")
+            self.log(f"{action.key} {why}", "warning")
+            self.emit(Send(sender, {"t": "exec_refused", "token": str(msg["token"]),
+                                    "reason": why}))
+            return
         if action.task == "stop" and action.rsc:
             self.emit(CancelRecurring(action.rsc))
         token = str(msg["token"])

@@ -344,6 +344,16 @@ class DcDuties:
                 self._check_write(int(msg["pid"]))
         elif kind in ("exec_result", "monitor_change"):
             self._on_result(sender, kind, msg)
+        elif kind == "exec_refused":
+            # the node follows another DC (the election has not settled there): nothing
+            # ran, nothing is recorded; this transition ends and the next one retries
+            token = str(msg.get("token", ""))
+            run = self.run
+            if run and token.startswith(f"{run.transition_id}:"):
+                aid = int(token.split(":")[1])
+                self.deadlines.pop(aid, None)
+                self.not_before_ms = c.now_ms + RETRY_AFTER_FAILURE_MS
+                self._dispatch(run.result(aid, False, str(msg.get("reason", "refused"))))
         elif kind == "shutdown":
             self.status_edit(f"{c.name(sender)} is shutting down", lambda cib: S.set_attr(
                 cib, sender, c.name(sender) or "", "shutdown", str(msg.get("wall_s", 1))))

@@ -15,6 +15,8 @@ some members claim                          the best claimant: quorate claimants
                                             after a partition heals: one steps down)
 a member says another member is DC          wait to hear that DC's own claim (a node that
                                             rejoins must not grab the role)
+a member follows a DC this node does not    no DC here: with a one-way cut, electing one
+hear                                        would give the partition two DCs
 nobody claims, not yet settled              no DC yet: wait for the join timeout so a
                                             cluster starting together elects once, and
                                             after each view change long enough to hear
@@ -48,8 +50,13 @@ def choose_dc(me: int, members: frozenset[int], quorate: bool, current: int | No
     if pool:
         winner = min(pool)
         return winner, f"node {winner} is the lowest-id node claiming to be DC"
-    believed = {b for n in members if (b := beliefs.get(n)) is not None and b in members}
+    believed = {b for n in members if (b := beliefs.get(n)) is not None}
     believed.discard(me)
+    unheard = believed - members
+    if unheard:
+        # members follow a DC this node cannot hear (a one-way cut): taking the role here
+        # would give the partition two DCs
+        return None, f"members follow node {min(unheard)}, which this node does not hear"
     if believed:
         return None, f"waiting to hear node {min(believed)} claim DC"
     if not settled:

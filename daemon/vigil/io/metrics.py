@@ -229,8 +229,11 @@ class MetricsServer:
 
     async def start(self) -> None:
         host, port = self.address
-        self.server = await asyncio.start_server(self._serve, host=host, port=port,
-                                                 reuse_address=True, limit=MAX_HEAD)
+        try:
+            self.server = await asyncio.start_server(self._serve, host=host, port=port,
+                                                     reuse_address=True, limit=MAX_HEAD)
+        except OSError as exc:
+            raise OSError(exc.errno, f"metrics_listen {host}:{port}: {exc.strerror}") from exc
         log.info("metrics on http://%s:%d/metrics", host, port)
 
     async def close(self) -> None:
