@@ -35,6 +35,9 @@ class Advertiser:
 
     async def start(self) -> None:
         cfg = self.cfg
+        # zeroconf logs every failed send with a traceback (multicast blocked, e.g. in
+        # unicast deployments); one warning from us is enough
+        logging.getLogger("zeroconf").setLevel(logging.ERROR)
         self.info = ServiceInfo(
             SERVICE, f"{cfg.cluster_name}-{cfg.node_name}.{SERVICE}",
             addresses=[socket.inet_aton(cfg.me.address)], port=cfg.port,
