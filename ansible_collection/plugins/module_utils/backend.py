@@ -3,9 +3,11 @@
 # GNU General Public License v2.0+ (see https://www.gnu.org/licenses/old-licenses/gpl-2.0.txt)
 """Where a CIB module reads and writes: a live daemon, or a CIB file.
 
-Both back ends offer the same four calls: ``read()`` returns ``(cib_element, version)``;
+Both back ends offer the same five calls: ``read()`` returns ``(cib_element, version)``;
 ``put(section, element, expect_version)`` creates or replaces the element with that id;
-``delete(elem_id, section, expect_version)`` removes it; ``check_agent(agent)`` says whether
+``delete(elem_id, section, expect_version)`` removes it; ``replace(configuration,
+expect_version)`` swaps the whole <configuration> in one write (for changes that move
+elements, which put and delete cannot do atomically); ``check_agent(agent)`` says whether
 a resource agent is installed (None when it cannot be known). A write whose
 ``expect_version`` (``[admin_epoch, epoch]``) is stale fails with kind ``conflict`` and
 changes nothing, so callers re-read and re-plan (:func:`converge`).
@@ -17,6 +19,7 @@ when nothing changed: the file stays byte-identical.
 
 from __future__ import annotations
 
+import copy
 import os
 import tempfile
 import xml.etree.ElementTree as ET
@@ -91,6 +94,11 @@ class LiveCib(object):
                                   expect_version=list(expect_version[:2]))
         return result.get("version")
 
+    def replace(self, conf, expect_version):
+        xml = ET.tostring(conf, encoding="unicode")
+        result = self.client.call("cib_replace", xml=xml, expect_version=list(expect_version[:2]))
+        return result.get("version")
+
     def check_agent(self, agent):
         result = self.client.call("agent_check", agent=agent)
         return bool(result.get("exists"))
@@ -161,6 +169,16 @@ class FileCib(object):
     def delete(self, elem_id, section, expect_version):
         def change(conf):
             apply_delete(conf, elem_id)
+            return True
+        return self._modify(expect_version, change)
+
+    def replace(self, conf, expect_version):
+        def change(current):
+            if cibxml.equal(current, conf):
+                return False
+            current.clear()
+            current.attrib.update(conf.attrib)
+            current.extend(copy.deepcopy(list(conf)))
             return True
         return self._modify(expect_version, change)
 

@@ -165,6 +165,14 @@ def _render_set(tag, rsc_id, pairs, live_sets, taken):
     return elem
 
 
+def render_set(tag, owner_id, pairs, live_sets, taken):
+    """An attribute set ``tag`` of ``owner_id`` with exactly ``pairs`` (groups, clones...).
+
+    Ids follow the rules above: the live set's id and the live nvpairs' ids are kept.
+    """
+    return _render_set(tag, owner_id, pairs, live_sets, taken)
+
+
 def _render_ops(rsc_id, ops, live_ops, taken):
     live_ids = {}
     for op in live_ops:
