@@ -7,7 +7,9 @@
 * ``lrm_rsc_op``: one ``<rsc>_last_0`` entry for the last non-recurring operation, one
   ``<rsc>_monitor_<interval>`` per recurring monitor, and ``<rsc>_last_failure_0`` for the
   last failure, with ``transition-key`` = ``action:transition:target_rc:uuid`` so the
-  scheduler can tell an expected result from a failure.
+  scheduler can tell an expected result from a failure, and Pacemaker's ``op-digest`` of the
+  parameters the agent got (:mod:`.digest`): Pacemaker's scheduler restarts a resource whose
+  recorded digest differs from the one it computes from the configuration.
 * Fail counts are transient attributes ``fail-count-<rsc>#<op>_<interval>`` with
   ``last-failure-<rsc>#<op>_<interval>`` (epoch seconds).
 
@@ -17,11 +19,11 @@ copy and bumps ``num_updates`` once per batch.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 from lxml import etree
 
+from . import digest
 from .cib import Element, parent_of
 from .graph import Action
 
@@ -114,8 +116,8 @@ def _lrm_resource(ns: Element, node_id: int, action: Action) -> Element:
 
 
 def op_digest(action: Action) -> str:
-    text = "".join(f"{k}={v};" for k, v in action.params)
-    return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
+    """Pacemaker's ``op-digest`` of the agent call vigil made (see :mod:`.digest`)."""
+    return digest.op_digest(action.params, action.interval_ms, action.timeout_ms)
 
 
 def is_failure(action: Action, rc: int, op_status: int) -> bool:
