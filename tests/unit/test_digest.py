@@ -193,11 +193,15 @@ RESOURCES = "".join([
     _primitive("fence1", "stonith:fence_dummy", {"pcmk_host_list": " ".join(NODES),
                                                  "delay": "1"},
                ops=_op("fence1", "monitor", "60s")),
+    # group- and clone-level instance attributes reach the members (theirs win), and an
+    # nvpair without a value sets nothing: what the agent gets is what the digest covers
     '<group id="g">',
+    _attrs("instance_attributes", "g", {"passwd": "from-group", "fake": "overridden"}),
     _primitive("g1", "ocf:pacemaker:Dummy", {"fake": "g"}, ops=_op("g1", "monitor", "10s")),
     _primitive("g2", "ocf:heartbeat:IPaddr2", {"ip": "192.0.2.11"},
                ops=_op("g2", "monitor", "5s", "1500ms")),
     '</group><clone id="cl">',
+    _attrs("instance_attributes", "cl", {"op_sleep": "1"}),
     _primitive("cd", "ocf:pacemaker:Dummy", {"fake": "clone"},
                ops=_op("cd", "monitor", "20s", "40s")),
     '</clone><clone id="ms">',

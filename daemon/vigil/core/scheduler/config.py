@@ -105,9 +105,9 @@ def nvpairs(parent: Element | None, tag: str, now_s: float) -> dict[str, str]:
         if rules and not all(eval_rule(parse_rule(r), {}, now_s) for r in rules):
             continue
         for nv in _children(s, "nvpair"):
-            name = nv.get("name")
-            if name is not None and name not in out:
-                out[name] = nv.get("value", "")
+            name, value = nv.get("name"), nv.get("value")
+            if name is not None and value is not None and name not in out:
+                out[name] = value  # an nvpair without a value sets nothing (Pacemaker)
     return out
 
 
@@ -204,12 +204,15 @@ class _ResourceReader:
         self.ids.add(rid)
         return rid
 
-    def read(self, el: Element) -> RscSpec | None:
+    def read(self, el: Element, inherit: Mapping[str, str] | None = None) -> RscSpec | None:
+        """``inherit``: instance attributes of the enclosing group/clone (the child's own
+        values win), as Pacemaker passes them to the agent."""
         if el.tag == "primitive":
-            return self.primitive(el)
+            return self.primitive(el, inherit)
         if el.tag == "group":
             rid = self._claim(el)
-            members = [self.primitive(c) for c in _children(el, "primitive")]
+            params = {**(inherit or {}), **nvpairs(el, "instance_attributes", self.now_s)}
+            members = [self.primitive(c, params) for c in _children(el, "primitive")]
             return RscSpec(id=rid, kind="group", children=tuple(members),
                            meta=MappingProxyType(nvpairs(el, "meta_attributes", self.now_s)))
         if el.tag in ("clone", "master"):
@@ -218,7 +221,7 @@ class _ResourceReader:
             self.notes.append(f"{describe(el)}: not supported by vigil's scheduler; ignored")
         return None
 
-    def primitive(self, el: Element) -> RscSpec:
+    def primitive(self, el: Element, inherit: Mapping[str, str] | None = None) -> RscSpec:
         rid = self._claim(el)
         cls, rtype = el.get("class"), el.get("type")
         if not cls or not rtype:
@@ -226,7 +229,7 @@ class _ResourceReader:
         provider = el.get("provider")
         if cls == "ocf" and not provider:
             raise CibInvalid(f"{describe(el)}: ocf primitive needs a provider")
-        params = nvpairs(el, "instance_attributes", self.now_s)
+        params = {**(inherit or {}), **nvpairs(el, "instance_attributes", self.now_s)}
         return RscSpec(
             id=rid, kind="primitive", agent=Agent(cls, provider, rtype),
             meta=MappingProxyType(nvpairs(el, "meta_attributes", self.now_s)),
@@ -241,7 +244,7 @@ class _ResourceReader:
         kids = [c for c in el if isinstance(c.tag, str) and c.tag in ("primitive", "group")]
         if len(kids) != 1:
             raise CibInvalid(f"{describe(el)}: a clone needs exactly one primitive or group")
-        child = self.read(kids[0])
+        child = self.read(kids[0], nvpairs(el, "instance_attributes", self.now_s))
         if child is None:
             return None
         promotable = el.tag == "master" or scores.is_true(meta.get("promotable"), False)
