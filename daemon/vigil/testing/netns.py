@@ -18,7 +18,7 @@ Faults (all undone by ``heal()``)::
     one_way(senders, receivers)   receivers drop input from senders; the reverse still flows
     impair(node, delay_ms, loss_pct, direction)
                                   ``tc netem`` when the kernel has it; otherwise a user-space
-                                  relay (AF_PACKET, this module's ``relay`` command) spliced
+                                  relay (AF_PACKET, :mod:`vigil.testing.relay`) spliced
                                   between the node's switch port and the bridge
 
 ``direction`` is "out" (what the node sends, like netem on its eth0), "in" or "both".
@@ -30,14 +30,12 @@ from the root namespace. ``NetnsCluster`` runs vigild on the fabric with the API
 from __future__ import annotations
 
 import argparse
-import heapq
 import os
 import random
 import re
 import select
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -49,11 +47,11 @@ import yaml
 
 from ..cli.loopback import node_pids
 from .loop import LoopCluster
+from .relay import OFFLOADS_OFF, Direction
 
 NS_RE = re.compile(r"^(vg[0-9a-f]{4})-(sw|n\d+)$")
 OWNERS = Path("/run/vigil-testing/netns")
 NFT_TABLE = "vigil_fault"
-Direction = Literal["out", "in", "both"]
 _netem: bool | None = None
 
 
@@ -353,8 +351,8 @@ class Fabric:
         _ip_batch([f"link add d{i} type veth peer name b{i}", f"link set d{i} up",
                    f"link set {port} promisc on", f"link set d{i} promisc on"], ns=self.switch)
         proc = subprocess.Popen(
-            ["ip", "netns", "exec", self.switch, sys.executable, "-m", "vigil.testing.netns",
-             "relay", port, f"d{i}", "--delay-ms", str(delay_ms), "--jitter-ms",
+            ["ip", "netns", "exec", self.switch, sys.executable, "-m", "vigil.testing.relay",
+             port, f"d{i}", "--delay-ms", str(delay_ms), "--jitter-ms",
              str(jitter_ms), "--loss-pct", str(loss_pct), "--direction", direction],
             stdout=subprocess.PIPE, env=_env())
         self.relays[node] = proc
@@ -369,7 +367,7 @@ class Fabric:
     def _frames_without_offloads(self) -> None:
         """A relay copies frames as they are: they must carry real checksums, MTU-sized."""
         if not self._offloads_off:
-            self._each_node(lambda n: [sys.executable, "-c", _OFFLOADS_OFF, "eth0"],
+            self._each_node(lambda n: [sys.executable, "-c", OFFLOADS_OFF, "eth0"],
                             lambda n: "")
             self._offloads_off = True
 
@@ -398,16 +396,6 @@ class Fabric:
         self.heal_partitions()
 
 
-# Run inside a node's namespace: switch off checksum offload and GSO on one interface
-# (ETHTOOL_STXCSUM, ETHTOOL_SGSO ioctls; there is no ethtool binary on every machine).
-_OFFLOADS_OFF = """
-import array, fcntl, socket, struct, sys
-for cmd in (0x17, 0x24):
-    buf = array.array('B', struct.pack('II', cmd, 0))
-    ifr = struct.pack('16sP', sys.argv[1].encode(), buf.buffer_info()[0])
-    with socket.socket() as s:
-        fcntl.ioctl(s, 0x8946, ifr)
-"""
 
 
 # ---------------------------------------------------------------------- vigild on a fabric
@@ -527,87 +515,13 @@ class NetnsCluster(LoopCluster):
         self.fabric.heal()
 
 
-# ---------------------------------------------------------------------- the relay
-ETH_P_ALL = 0x0003
-PACKET_OUTGOING = 4
-
-
-def _packet_socket(ifname: str) -> socket.socket:
-    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
-    sock.bind((ifname, ETH_P_ALL))
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
-    sock.setblocking(False)
-    return sock
-
-
-def relay(node_side: str, switch_side: str, delay_ms: float, jitter_ms: float,
-          loss_pct: float, direction: Direction) -> None:
-    """Copy frames between two interfaces, delaying/dropping those going ``direction``.
-
-    Frames the node sends arrive on ``node_side`` and leave on ``switch_side`` ("out");
-    frames for the node take the reverse path ("in"). Runs until killed.
-    """
-    rng = random.Random()
-    a, b = _packet_socket(node_side), _packet_socket(switch_side)
-    route = {a.fileno(): (a, b, direction in ("out", "both")),
-             b.fileno(): (b, a, direction in ("in", "both"))}
-    due: list[tuple[float, int, int, bytes]] = []  # (time, order, out fd, frame)
-    order = 0
-    print("ready", flush=True)
-    while True:
-        timeout = max(due[0][0] - time.monotonic(), 0) if due else None
-        readable, _, _ = select.select(list(route), [], [], timeout)
-        now = time.monotonic()
-        for fd in readable:
-            src, dst, impaired = route[fd]
-            for frame in _drain(src):
-                if not impaired:
-                    _send(dst, frame)
-                elif rng.random() * 100 >= loss_pct:
-                    wait_s = max(delay_ms + rng.uniform(-jitter_ms, jitter_ms), 0) / 1000
-                    order += 1
-                    heapq.heappush(due, (now + wait_s, order, dst.fileno(), frame))
-        while due and due[0][0] <= time.monotonic():
-            _, _, out_fd, frame = heapq.heappop(due)
-            _send(route[out_fd][0], frame)
-
-
-def _drain(sock: socket.socket) -> list[bytes]:
-    frames: list[bytes] = []
-    while True:
-        try:
-            frame, addr = sock.recvfrom(1 << 16)
-        except OSError:  # nothing left, or the link went down (a cut): carry on
-            return frames
-        if addr[2] != PACKET_OUTGOING:
-            frames.append(frame)
-
-
-def _send(sock: socket.socket, frame: bytes) -> None:
-    try:
-        sock.send(frame)
-    except OSError:
-        pass  # link down or queue full: the frame is lost, as on a wire
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m vigil.testing.netns")
     sub = p.add_subparsers(dest="cmd", required=True)
-    r = sub.add_parser("relay", help="delay/drop frames between two interfaces")
-    r.add_argument("node_side")
-    r.add_argument("switch_side")
-    r.add_argument("--delay-ms", type=float, default=0)
-    r.add_argument("--jitter-ms", type=float, default=0)
-    r.add_argument("--loss-pct", type=float, default=0)
-    r.add_argument("--direction", choices=["out", "in", "both"], default="out")
     sub.add_parser("cleanup", help="remove namespaces left by crashed runs")
-    args = p.parse_args(argv)
-    if args.cmd == "relay":
-        relay(args.node_side, args.switch_side, args.delay_ms, args.jitter_ms,
-              args.loss_pct, args.direction)
-    else:
-        for ns in cleanup_stale():
-            print(f"removed {ns}")
+    p.parse_args(argv)
+    for ns in cleanup_stale():
+        print(f"removed {ns}")
     return 0
 
 
