@@ -261,6 +261,7 @@ class Controller:
                 and all(isinstance(x, int) for x in view)):
             self.peer_views[hb.sender] = (view[0], view[1])
             if (hb.sender == self.dc and not self.is_dc and isinstance(heard, list)
+                    and all(isinstance(x, int) for x in heard)
                     and frozenset(heard) == self.membership.members):
                 self.view_id = (view[0], view[1])
                 self.view_members = self.membership.members
