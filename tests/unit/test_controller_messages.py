@@ -130,3 +130,58 @@ def test_a_node_that_cannot_hear_the_dc_its_members_follow_does_not_take_the_rol
     # once they have given node 1 up too, the lowest id is chosen as usual
     assert choose_dc(2, frozenset({2, 3, 4, 5}), True, None, {3: None, 4: None, 5: None},
                      settled=True)[0] == 2
+
+
+def test_a_members_heartbeat_with_nonsense_fields_never_raises() -> None:
+    """A key holder's bugs (or a newer version's fields) must not crash a peer."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    json_values = st.recursive(
+        st.none() | st.booleans() | st.integers(-2**40, 2**40) | st.text(max_size=5),
+        lambda inner: st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(max_size=3), inner, max_size=3), max_leaves=8)
+    fields = st.fixed_dictionaries({}, optional={
+        k: json_values for k in ("t", "c", "dc", "v", "term", "m", "q", "vw")})
+
+    @settings(max_examples=400, deadline=None, derandomize=True, database=None)
+    @given(msg=fields, c_ok=st.booleans())
+    def check(msg, c_ok):
+        c = node(2)
+        if c_ok:
+            msg = {**msg, "c": "t"}
+        for t in (0, 100, 200):
+            c.handle(Heartbeat(1, 1001, msg, t))
+            c.handle(Tick(t, t / 1000))
+
+    check()
+
+
+def test_a_members_message_with_nonsense_fields_is_dropped_not_raised() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    scalars = st.none() | st.booleans() | st.integers(-5, 2**40) | st.text(max_size=6)
+    values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3)
+                          | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+                          max_leaves=6)
+    kinds = st.sampled_from(["cib", "cib_pull", "cib_push", "cib_ack", "exec", "exec_result",
+                             "exec_refused", "monitor_change", "write", "write_reply",
+                             "cancel", "shutdown", "leave", "fence_event", "nonsense"])
+    keys = ["xml", "term", "pid", "token", "action", "result", "rid", "req", "reply",
+            "rsc", "interval_ms", "entry", "wall_s", "reason", "call_id"]
+
+    @settings(max_examples=400, deadline=None, derandomize=True, database=None)
+    @given(kind=kinds, extra=st.fixed_dictionaries({}, optional={k: values for k in keys}),
+           as_dc=st.booleans())
+    def check(kind, extra, as_dc):
+        c = node(1 if as_dc else 2)
+        now = 0
+        while c.dc is None and now < 4000:
+            now += 100
+            for event in (hb(3, 1003, now), hb(1 if not as_dc else 2, 1002, now),
+                          Tick(now, now / 1000)):
+                c.handle(event)
+        c.handle(PeerMessage(3, {"t": kind, **extra}, 1003))
+
+    check()

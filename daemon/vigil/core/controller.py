@@ -246,23 +246,22 @@ class Controller:
             return
         change = self.membership.heartbeat(hb.sender, hb.incarnation, self.now_ms, msg)
         dc = msg.get("dc")
-        self.claims[hb.sender] = dc if isinstance(dc, int) else None
+        self.claims[hb.sender] = dc if isinstance(dc, int) and not isinstance(dc, bool) else None
         self.claim_quorate[hb.sender] = msg.get("q") is True
         heard = msg.get("m")
         self.hears_me[hb.sender] = isinstance(heard, list) and self.spec.me in heard
-        version = msg.get("v")
-        if isinstance(version, list) and len(version) == 3:
-            self.peer_versions[hb.sender] = (int(version[0]), int(version[1]), int(version[2]))
+        version = _ints(msg.get("v"), 3)
+        if version is not None:
+            self.peer_versions[hb.sender] = (version[0], version[1], version[2])
         term = msg.get("term")
         if isinstance(term, int):
             self.peer_terms[hb.sender] = term
-        view = msg.get("vw")
-        if (isinstance(view, list) and len(view) == 2
-                and all(isinstance(x, int) for x in view)):
+        view = _ints(msg.get("vw"), 2)
+        if view is not None:
             self.peer_views[hb.sender] = (view[0], view[1])
-            if (hb.sender == self.dc and not self.is_dc and isinstance(heard, list)
-                    and all(isinstance(x, int) for x in heard)
-                    and frozenset(heard) == self.membership.members):
+            members = _ints(heard, None)
+            if (hb.sender == self.dc and not self.is_dc and members is not None
+                    and frozenset(members) == self.membership.members):
                 self.view_id = (view[0], view[1])
                 self.view_members = self.membership.members
         if change:
@@ -536,6 +535,15 @@ class Controller:
 
     def _describe(self, ids: frozenset[int], verb: str) -> str:
         return f"{self._names(ids)} {verb.strip()}" if ids else ""
+
+
+def _ints(value: Any, length: int | None) -> tuple[int, ...] | None:
+    """``value`` as a tuple of integers (of ``length`` items when given), else None."""
+    if not isinstance(value, list) or (length is not None and len(value) != length):
+        return None
+    if not all(isinstance(x, int) and not isinstance(x, bool) for x in value):
+        return None
+    return tuple(value)
 
 
 def error_reply(exc: VigilError) -> dict[str, Any]:
