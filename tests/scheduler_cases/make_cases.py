@@ -13,6 +13,7 @@ to simulate on newer CIBs.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import subprocess
 import sys
 from pathlib import Path
@@ -27,15 +28,34 @@ DIGEST_MONITOR = "4811cef7f7f94e3a35a70be7916cb2fd"
 NODES3 = [("1", "node1"), ("2", "node2"), ("3", "node3")]
 
 
+def pcmk_digest(params: dict[str, str], interval: int = 0, timeout_ms: int = 20000) -> str:
+    """Pacemaker's op-digest for plain ASCII parameters (no escaping needed): the MD5 of
+    `` <parameters a="1" .../>\\n`` with a recurring op's ``CRM_meta_timeout``."""
+    items = dict(params)
+    if interval:
+        items["CRM_meta_timeout"] = str(timeout_ms)
+    attrs = "".join(f' {k}="{items[k]}"' for k in sorted(items))
+    return hashlib.md5(f" <parameters{attrs}/>\n".encode(), usedforsecurity=False).hexdigest()
+
+
+assert pcmk_digest({}) == DIGEST_OP and pcmk_digest({}, 10000) == DIGEST_MONITOR
+
+
 def op(rsc: str, task: str, call: int, rc: int = 0, interval: int = 0, target: int = 0,
-       node: str = "node1", op_id: str | None = None, status: int = 0) -> str:
+       node: str = "node1", op_id: str | None = None, status: int = 0,
+       digest: str | None = None) -> str:
+    """One history entry; ``digest`` overrides the digest of a parameter-less op ("" for
+    an entry without op-digest)."""
     op_id = op_id or (f"{rsc}_last_0" if interval == 0 else f"{rsc}_{task}_{interval}")
+    if digest is None:
+        digest = DIGEST_MONITOR if interval else DIGEST_OP
+    dg = f'op-digest="{digest}" ' if digest else ""
     return (f'<lrm_rsc_op id="{op_id}" operation_key="{rsc}_{task}_{interval}" '
             f'operation="{task}" transition-key="3:2:{target}:{UUID}" '
             f'transition-magic="{status}:{rc};3:2:{target}:{UUID}" call-id="{call}" '
             f'rc-code="{rc}" op-status="{status}" interval="{interval}" '
             f'last-rc-change="{T0 + call}" exec-time="12" queue-time="0" '
-            f'op-digest="{DIGEST_MONITOR if interval else DIGEST_OP}" on_node="{node}"/>')
+            f'{dg}on_node="{node}"/>')
 
 
 def lrm(rid: str, ops: list[str], typ: str = "Dummy", cls: str = "ocf",
@@ -44,10 +64,13 @@ def lrm(rid: str, ops: list[str], typ: str = "Dummy", cls: str = "ocf",
     return f'<lrm_resource id="{rid}" class="{cls}"{p} type="{typ}">{"".join(ops)}</lrm_resource>'
 
 
-def running(rid: str, node: str, interval: int = 10000, **kw: str) -> str:
-    ops = [op(rid, "start", 4, node=node)]
+def running(rid: str, node: str, interval: int = 10000, params: dict[str, str] | None = None,
+            timeout_ms: int = 20000, **kw: str) -> str:
+    """Started (and monitored) with ``params``: the digests Pacemaker or vigild recorded."""
+    ops = [op(rid, "start", 4, node=node, digest=pcmk_digest(params or {}))]
     if interval:
-        ops.append(op(rid, "monitor", 5, interval=interval, node=node))
+        ops.append(op(rid, "monitor", 5, interval=interval, node=node,
+                      digest=pcmk_digest(params or {}, interval, timeout_ms)))
     return lrm(rid, ops, **kw)
 
 
@@ -74,7 +97,13 @@ def node_state(nid: str, name: str, history: str = "", attrs: dict[str, str] | N
 
 def prim(rid: str, meta: dict[str, str] | None = None, typ: str = "Dummy",
          cls: str = "ocf", prov: str | None = "pacemaker", mon: bool = True,
-         mon_extra: str = "") -> str:
+         mon_extra: str = "", params: dict[str, str] | None = None,
+         mon_interval: str = "10s", mon_timeout: str = "20s") -> str:
+    ia = ""
+    if params:
+        ia = f'<instance_attributes id="{rid}-params">' + "".join(
+            f'<nvpair id="{rid}-params-{k}" name="{k}" value="{v}"/>' for k, v in params.items()
+        ) + "</instance_attributes>"
     m = ""
     if meta:
         m = f'<meta_attributes id="{rid}-meta">' + "".join(
@@ -82,10 +111,10 @@ def prim(rid: str, meta: dict[str, str] | None = None, typ: str = "Dummy",
         ) + "</meta_attributes>"
     ops = ""
     if mon:
-        ops = (f'<operations><op id="{rid}-mon" name="monitor" interval="10s" '
-               f'timeout="20s"{mon_extra}/></operations>')
+        ops = (f'<operations><op id="{rid}-mon" name="monitor" interval="{mon_interval}" '
+               f'timeout="{mon_timeout}"{mon_extra}/></operations>')
     p = f' provider="{prov}"' if prov else ""
-    return f'<primitive id="{rid}" class="{cls}"{p} type="{typ}">{m}{ops}</primitive>'
+    return f'<primitive id="{rid}" class="{cls}"{p} type="{typ}">{ia}{m}{ops}</primitive>'
 
 
 def fence_device() -> str:
@@ -255,6 +284,85 @@ def cases() -> dict[str, str]:
         node_state("1", "node1", promoted, master, up=False)
         + node_state("2", "node2", unpromoted[0], {"master-db": "5"})
         + node_state("3", "node3", unpromoted[1], master)))
+    out.update(definition_cases())
+    return out
+
+
+def definition_cases() -> dict[str, str]:
+    """The definition changed since the resources started (e.g. cib_resource edited it):
+    each history carries the digests of the parameters it ran with."""
+    out: dict[str, str] = {}
+    v1, v2 = {"fake": "v1"}, {"fake": "v2"}
+    idle = (node_state("2", "node2", stopped("db", "node2"))
+            + node_state("3", "node3", stopped("db", "node3")))
+    # 21. a started primitive's parameter changed: restart it in place
+    out["param-change-restart"] = cib(NO_FENCING, prim("db", params=v2), node_state(
+        "1", "node1", running("db", "node1", params=v1)) + idle, stickiness=100)
+    # 22. a history without op-digest counts as changed (Pacemaker restarts too)
+    bare = lrm("db", [op("db", "start", 4, digest=""), op("db", "monitor", 5, interval=10000)])
+    out["no-digest-restart"] = cib(NO_FENCING, prim("db"), node_state("1", "node1", bare)
+                                   + idle, stickiness=100)
+    # 23. only meta attributes changed (not passed to the agent): nothing to do
+    out["meta-change-only"] = cib(NO_FENCING, prim("db", {
+        "resource-stickiness": "200", "migration-threshold": "3", "target-role": "Started"},
+        params=v1), node_state("1", "node1", running("db", "node1", params=v1)) + idle)
+    # 24. the monitor's timeout changed: reschedule the monitor, no restart, no cancel
+    out["monitor-timeout-change"] = cib(NO_FENCING, prim("db", mon_timeout="30s"), node_state(
+        "1", "node1", running("db", "node1")) + idle, stickiness=100)
+    # 25. the monitor's interval changed: cancel the old one, start the new one
+    out["monitor-interval-change"] = cib(NO_FENCING, prim("db", mon_interval="20s"), node_state(
+        "1", "node1", running("db", "node1")) + idle, stickiness=100)
+    # 26. the middle group member changed: it and the later member restart, in order
+    web3 = f'<group id="web">{prim("vip")}{prim("http", params=v2)}{prim("app")}</group>'
+    out["group-member-param-change"] = cib(NO_FENCING, web3, node_state("1", "node1", (
+        running("vip", "node1") + running("http", "node1", params=v1)
+        + running("app", "node1")))
+        + node_state("2", "node2", all_stopped(["vip", "http", "app"], "node2"))
+        + node_state("3", "node3", all_stopped(["vip", "http", "app"], "node3")),
+        stickiness=100)
+    # 27. mandatory order db then app: db changed, so app restarts after it
+    out["param-change-ordered"] = cib(
+        NO_FENCING, prim("db", params=v2) + prim("app"),
+        node_state("1", "node1", running("db", "node1", params=v1) + running("app", "node1"))
+        + node_state("2", "node2", all_stopped(["db", "app"], "node2"))
+        + node_state("3", "node3", all_stopped(["db", "app"], "node3")),
+        '<rsc_order id="db-then-app" first="db" then="app" kind="Mandatory"/>', stickiness=100)
+    # 28. the clone's parameter changed: every instance restarts where it runs
+    clone = '<clone id="ping-clone">' + prim("ping", params=v2) + "</clone>"
+    out["clone-param-change"] = cib(NO_FENCING, clone, "".join(
+        node_state(i, n, running("ping", n, params=v1)) for i, n in NODES3))
+    # 29. same, but node1 and node3 already run the new definition: only node2 restarts
+    out["clone-param-change-one-node"] = cib(NO_FENCING, clone, "".join(
+        node_state(i, n, running("ping", n, params=v1 if n == "node2" else v2))
+        for i, n in NODES3))
+    # 30. changed while it has a fail count: restart and clear the fail count
+    fc = {"fail-count-db#monitor_10000": "1", "last-failure-db#monitor_10000": str(T0 + 3)}
+    out["param-change-failcount"] = cib(NO_FENCING, prim("db", params=v2), node_state(
+        "1", "node1", running("db", "node1", params=v1), fc) + idle, stickiness=100)
+    # 31. same with migration-threshold=1: the ban still holds in this transition, db moves
+    out["param-change-failcount-threshold"] = cib(
+        NO_FENCING, prim("db", {"migration-threshold": "1"}, params=v2), node_state(
+            "1", "node1", running("db", "node1", params=v1), fc) + idle, stickiness=100)
+    # 32. failed monitor whose last failure ran with the old definition: the fail count is
+    # cleared before thresholds are checked, so db recovers in place despite threshold 1
+    failed = lrm("db", [op("db", "start", 4, digest=pcmk_digest(v1)),
+                        op("db", "monitor", 6, rc=7, interval=10000,
+                           digest=pcmk_digest(v1, 10000)),
+                        op("db", "monitor", 6, rc=7, interval=10000, op_id="db_last_failure_0",
+                           digest=pcmk_digest(v1, 10000))])
+    fc6 = {"fail-count-db#monitor_10000": "1", "last-failure-db#monitor_10000": str(T0 + 6)}
+    out["failed-param-change-threshold"] = cib(
+        NO_FENCING, prim("db", {"migration-threshold": "1"}, params=v2),
+        node_state("1", "node1", failed, fc6) + idle)
+    # 33. unmanaged: no restart, but the monitor is rescheduled with the new parameters
+    out["param-change-unmanaged"] = cib(NO_FENCING, prim("db", {"is-managed": "false"},
+                                                         params=v2),
+                                        node_state("1", "node1", running("db", "node1",
+                                                                         params=v1)) + idle)
+    # 34. no quorum with freeze: the restart cannot start again, so db only stops
+    out["param-change-no-quorum-freeze"] = cib(
+        {"stonith-enabled": "false", "no-quorum-policy": "freeze"}, prim("db", params=v2),
+        node_state("1", "node1", running("db", "node1", params=v1)) + idle, quorum=False)
     return out
 
 

@@ -100,3 +100,27 @@ def test_summary_text_formats() -> None:
     assert summary_text("fence(reboot) node1") == "  * Fence (reboot) node1"
     assert "Stopped -> Promoted node2" in summary_text(
         "promote ms:1 node2 (Stopped->Promoted)")
+
+
+def test_json_shows_a_definition_change(capsys: pytest.CaptureFixture[str]) -> None:
+    rc, out, _ = sim(capsys, "--xml-file", case("group-member-param-change"), "--json")
+    data = json.loads(out)
+    assert rc == 0 and data["summary"] == ["restart app node1", "restart http node1"]
+    assert {"http_stop_0 node1", "http_start_0 node1", "app_stop_0 node1",
+            "app_start_0 node1"} <= set(data["actions"])
+    assert not [a for a in data["actions"] if a.startswith("vip_")]
+    assert "http on node1: http_start_0 definition changed: restart" in data["notes"]
+    rc, out, _ = sim(capsys, "--xml-file", case("monitor-interval-change"), "--json")
+    data = json.loads(out)
+    assert data["actions"] == ["Cancel db_monitor_10000 node1", "db_monitor_20000 node1"]
+    assert data["notes"] == ["db on node1: db_monitor_10000 no longer configured: cancel"]
+
+
+def test_simulate_reads_the_file_as_sanitized(capsys: pytest.CaptureFixture[str]) -> None:
+    """As crm_simulate -x: a change confined to the secrets an op lists in op-secure-params
+    (a CIB with masked passwords) restarts nothing."""
+    shared = CASES.parents[2] / "shared" / "pacemaker-scheduler-cases" / "xml"
+    if not (shared / "on-fail-ignore.xml").is_file():
+        pytest.skip(f"shared Pacemaker cases not found at {shared}")
+    rc, out, _ = sim(capsys, "--xml-file", str(shared / "on-fail-ignore.xml"), "--json")
+    assert rc == 0 and json.loads(out)["actions"] == []

@@ -248,7 +248,8 @@ def run(args: argparse.Namespace) -> int:
     now_s = args.now if args.now is not None else time.time()
     try:
         cib = load_cib(args, now_s)
-        tr = schedule(cib, now_s)
+        # as crm_simulate -x: a CIB file may have masked secrets (op-secure-digest)
+        tr = schedule(cib, now_s, sanitized=True)
     except CibInvalid as exc:
         print(f"vigilctl simulate: invalid input: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -2,12 +2,16 @@
 
 Public API
 ----------
-``schedule(cib, now_s) -> Transition``
+``schedule(cib, now_s, sanitized=False) -> Transition``
     Pure and deterministic (no clock, IO or randomness; ``now_s`` is only used for
     failure-timeout expiry and date rules). Pacemaker 2.1.5 semantics for primitives,
     groups, clones (anonymous, unique, promotable), location/colocation/order constraints,
-    stickiness, failures and on-fail policies, fencing, quorum policies, maintenance and
-    utilization. Raises :class:`vigil.errors.CibInvalid` on bad input.
+    stickiness, failures and on-fail policies, fencing, quorum policies, maintenance,
+    utilization and changed resource definitions (``op-digest``: restart, or reschedule a
+    recurring op). Raises :class:`vigil.errors.CibInvalid` on bad input.
+    ``sanitized=True`` reads the CIB as crm_simulate reads a file, whose secrets may be
+    masked: a change confined to the parameters an operation's ``op-secure-params`` lists
+    restarts nothing. ``vigilctl simulate`` sets it; the daemon never does.
 
 ``current_state(cib, now_s) -> ClusterState``
     What the scheduler understood from the CIB, for ``vigilctl status``:
@@ -23,7 +27,7 @@ Public API
 
 Pipeline (one module per stage, frozen values between stages)::
 
-    unpack.unpack          CIB           -> ClusterState
+    unpack.unpack          CIB           -> ClusterState   (history.py, definition.py)
     placement.initial_scores ClusterState -> Scores
     assign.assign_resources  + Scores     -> Assignment   (clones.py, promote.py)
     actions/order/fencing    + Assignment -> action graph (propagate.py)
@@ -55,9 +59,9 @@ def current_state(cib: etree._Element, now_s: float) -> ClusterState:
     return unpack(cib, now_s)
 
 
-def schedule(cib: etree._Element, now_s: float) -> Transition:
+def schedule(cib: etree._Element, now_s: float, sanitized: bool = False) -> Transition:
     """Compute the transition that takes the cluster from its status to its configuration."""
-    state = unpack(cib, now_s)
+    state = unpack(cib, now_s, sanitized)
     asg = assign_resources(state, initial_scores(state))
     builder = ActionBuilder(state, asg)
     fenced = create_all(builder)

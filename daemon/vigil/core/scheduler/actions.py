@@ -17,6 +17,12 @@ Rules (Pacemaker 2.1.5 ``native_create_actions``)
   A role-specific monitor that no longer matches the role is cancelled.
 * Probes (``monitor`` interval 0, expecting 7) run on every online, clean node where the
   resource's state is unknown; starts wait for them.
+* A resource whose definition changed (``restart_on``, see :mod:`.definition`) gets one
+  required start: Pacemaker creates it without a node, and the first start asked for takes
+  it, wherever that is. Ordering then requires the stop ("restart") and restarts what is
+  ordered after it. An unmanaged resource's start stays optional; if the resource is to stop,
+  or cannot start again (no quorum with ``freeze``), the stop is all that happens. Changed
+  recurring ops are rescheduled (see ``recurring_op``).
 """
 
 from __future__ import annotations
@@ -71,6 +77,7 @@ class ActionBuilder:
         self.probe_orders: list[tuple[Act, str, int]] = []
         self.no_discovery = {(loc.rsc, loc.node) for loc in state.locations
                              if loc.discovery == "never" and loc.node is not None}
+        self.forced_starts = {rid for rid, r in state.resources.items() if r.restart_on}
 
     # -- RscInfo -------------------------------------------------------------------------
     def kind(self, rid: str) -> str:
@@ -133,7 +140,23 @@ class ActionBuilder:
         act, created = self.g.add(key, rid, task, node, optional, "rsc", interval_ms)
         if created:
             self.init_runnable(act)
+            if task == "start" and rid in self.forced_starts:
+                self.force_start(act)
         return act
+
+    def force_start(self, act: Act) -> None:
+        """Make ``act`` the required start of a changed definition. Pacemaker's node-less
+        start begins unrunnable, and with no quorum and ``freeze`` nothing makes it runnable
+        again: the resource then only stops."""
+        rid = act.rid
+        assert rid is not None
+        self.forced_starts.discard(rid)
+        if act.node is None or self.managed(rid):
+            act.optional = False
+        opts = self.opts
+        if (not opts.have_quorum and opts.no_quorum_policy == "freeze"
+                and not self.needs_nothing(rid, "start")):
+            act.runnable = False
 
     def init_runnable(self, act: Act) -> None:
         rid = act.rid

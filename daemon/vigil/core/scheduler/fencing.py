@@ -11,7 +11,8 @@ Rules
 * Without ``concurrent-fencing`` the fencing actions are chained. Fencing of the DC comes
   last.
 * An online node with a ``shutdown`` request gets ``do_shutdown`` after all its stops.
-* An expired fail count gets a ``clear_failcount`` action on its node.
+* An expired fail count gets a ``clear_failcount`` action on its node, and so does one on
+  a node where the resource's definition changed (:mod:`.definition`).
 """
 
 from __future__ import annotations
@@ -121,7 +122,7 @@ def schedule_fencing(b: ActionBuilder) -> list[str]:
 
 def clear_failcounts(b: ActionBuilder) -> None:
     for rsc in b.state.resources.values():
-        for node in sorted(rsc.clear_failcount):
+        for node in sorted(rsc.clear_failcount | rsc.clear_failcount_late):
             act, _ = b.g.add(f"{rsc.id}_clear_failcount_0", rsc.id, "clear_failcount", node,
                              False, "cluster")
             state = b.state.nodes[node]

@@ -17,6 +17,10 @@ Rules (Pacemaker 2.1.5 ``unpack_rsc_op``)
 * A failure older than the resource's ``failure-timeout`` is ignored (and its fail count
   cleared by the transition), unless its op has ``on-fail=block``. An expired recurring
   monitor failure is rescheduled.
+* A ``*_last_failure_0`` start or monitor that has not expired, with an ``op-digest`` that
+  no longer matches the definition, also has its fail count cleared (see
+  :mod:`.definition`).
+* ``check_ops`` (for :mod:`.definition`): an active resource's ops from its last start on.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from . import scores
+from .definition import digest_changed
 from .model import OpSpec, RscSpec
 
 Element = etree._Element
@@ -57,10 +62,18 @@ class OpRecord:
     last_rc_change: int | None
     exit_reason: str
     order: int
+    digest: str | None = None
+    secure_digest: str | None = None
+    secure_params: str | None = None
+    feature_set: str | None = None
 
     @property
     def is_probe(self) -> bool:
         return self.task == "monitor" and self.interval_ms == 0
+
+    @property
+    def is_last_failure(self) -> bool:
+        return self.id.endswith("_last_failure_0")
 
 
 @dataclass(frozen=True)
@@ -123,7 +136,9 @@ def parse_op(el: Element, rsc_id: str, order: int) -> OpRecord:
         rc=_int(el.get("rc-code"), 0), status=_int(el.get("op-status"), 0),
         call_id=_int(el.get("call-id"), -1), target_rc=target,
         last_rc_change=_int(lrc, 0) if lrc is not None else None,
-        exit_reason=el.get("exit-reason", ""), order=order,
+        exit_reason=el.get("exit-reason", ""), order=order, digest=el.get("op-digest"),
+        secure_digest=el.get("op-secure-digest"), secure_params=el.get("op-secure-params"),
+        feature_set=el.get("crm_feature_set"),
     )
 
 
@@ -189,17 +204,22 @@ class HistoryContext:
     effective_failcount: int
     now_s: float
     managed: bool = True
+    default_timeout_ms: int = 20000
 
 
 def _expired(op: OpRecord, ctx: HistoryContext, h: NodeHistory) -> bool:
-    if ctx.failure_timeout_s <= 0 or op.last_rc_change is None:
-        return False
-    expired = ctx.now_s >= op.last_rc_change + ctx.failure_timeout_s
+    """Pacemaker's check_operation_expiry (also the last-failure definition check)."""
+    expired = False
+    if ctx.failure_timeout_s > 0 and op.last_rc_change is not None:
+        expired = ctx.now_s >= op.last_rc_change + ctx.failure_timeout_s
     if expired and ctx.raw_failcount:
         if ctx.effective_failcount == 0:
             h.clear_failcount = True
         else:
             expired = False
+    if (not expired and op.is_last_failure and op.task in ("start", "monitor")
+            and digest_changed(op, ctx.spec, ctx.default_timeout_ms)):
+        h.clear_failcount = True
     if expired and op.is_probe and op.rc in (0, 7, 8, 190, 191):
         expired = False
     return expired
@@ -352,9 +372,9 @@ def summarize(ops: Sequence[OpRecord], ctx: HistoryContext) -> NodeHistory:
             h.reschedule.add((op.task, op.interval_ms))
     if ctx.node_online and not (start < stop):
         for i, op in enumerate(ops):
-            if i < start or op.status == PENDING:
+            if i < start:
                 continue
             h.check_ops.append(op)
-            if op.interval_ms > 0:
+            if op.interval_ms > 0 and op.status != PENDING:
                 h.active_recurring.add((op.task, op.interval_ms))
     return h

@@ -49,6 +49,11 @@ class Resource:
     cancels: tuple[tuple[str, str, int], ...] = ()  # (node, task, interval_ms)
     clear_failcount: frozenset[str] = frozenset()
     failcounts: Mapping[str, int] = field(default_factory=dict)
+    # nodes where a start-like op's definition changed: the start becomes required
+    restart_on: frozenset[str] = frozenset()
+    # fail counts to clear because a definition changed; unlike ``clear_failcount`` (expired
+    # or last failure's definition changed) these still count for migration-threshold now
+    clear_failcount_late: frozenset[str] = frozenset()
 
     @property
     def agent(self) -> Agent | None:

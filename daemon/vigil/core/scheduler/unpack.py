@@ -13,6 +13,8 @@ Rules
   ``on-fail=fence`` makes the node unclean, ``on-fail=standby`` puts it in standby,
   ``on-fail=block`` makes the resource unmanaged, a resource on a maintenance node is
   unmanaged.
+* Each active history is then compared with the current definition (:mod:`.definition`):
+  restarts, rescheduled or cancelled recurring ops, fail counts to clear.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from vigil.core.graph import Agent
 
 from . import scores
 from .config import unpack_config
+from .definition import CheckContext, check_history
 from .history import (
     STARTED,
     STOPPED,
@@ -57,6 +60,9 @@ class _Builder:
     def __init__(self, config: Config, now_s: float) -> None:
         self.config = config
         self.now_s = now_s
+        self.default_timeout_ms = (
+            scores.parse_duration_ms(config.op_defaults.get("timeout"), 20000) or 20000)
+        self.notes: list[str] = []
         self.opts = config.options
         self.rscs: dict[str, dict[str, Any]] = {}
         self.top: list[str] = []
@@ -88,6 +94,7 @@ class _Builder:
             "start_pending": False, "known_on": set(), "next_role": None,
             "banned_nodes": set(), "ban_all": False, "active_recurring": set(),
             "reschedule": set(), "cancels": [], "clear_failcount": set(), "failcounts": {},
+            "restart_on": set(), "clear_failcount_late": set(),
         }
         self.rscs[rid] = rec
         self.by_base.setdefault(spec.id, []).append(rid)
@@ -324,7 +331,7 @@ def _unpack_history(b: _Builder, node: NodeState, lrm_rsc: Element) -> None:
         rsc_id=rid, node=node.name, node_online=node.online, spec=spec,
         op_defaults=b.config.op_defaults, stonith_enabled=b.opts.stonith_enabled,
         failure_timeout_s=timeout_s, raw_failcount=raw, effective_failcount=effective,
-        now_s=b.now_s, managed=rec["managed"],
+        now_s=b.now_s, managed=rec["managed"], default_timeout_ms=b.default_timeout_ms,
     )
     h = summarize(ops, ctx)
     b.failed_ops.extend(h.failed_ops)
@@ -352,11 +359,11 @@ def _unpack_history(b: _Builder, node: NodeState, lrm_rsc: Element) -> None:
         rec["role"] = h.role
 
 
-def _cancels(b: _Builder, nodes: Mapping[str, NodeState]) -> None:
-    """Recurring ops to cancel: in maintenance, or no longer configured (orphan ops)."""
-    for rec in b.rscs.values():
-        spec: RscSpec = rec["spec"]
-        configured = {(o.name, o.interval_ms) for o in spec.ops if o.enabled}
+def _check_definitions(b: _Builder, nodes: Mapping[str, NodeState], cib_feature_set: str | None,
+                       sanitized: bool) -> None:
+    """Compare every active history with the current definition (Pacemaker's
+    process_rsc_history): cancels, reschedules, restarts and fail counts to clear."""
+    for rid, rec in b.rscs.items():
         for node_name, ops in rec.get("check_ops", []):
             node = nodes[node_name]
             if rec["orphan"] or node_name not in rec["running"]:
@@ -365,14 +372,23 @@ def _cancels(b: _Builder, nodes: Mapping[str, NodeState]) -> None:
                 continue
             maint = (node.maintenance or b.opts.maintenance_mode
                      or scores.is_true(rec["meta"].get("maintenance")))
-            for op in ops:
-                if op.interval_ms <= 0:
-                    continue
-                orphan_op = (op.task, op.interval_ms) not in configured
-                if maint or (orphan_op and b.opts.stop_orphan_actions):
-                    item = (node_name, op.task, op.interval_ms)
-                    if item not in rec["cancels"]:
-                        rec["cancels"].append(item)
+            ctx = CheckContext(
+                spec=rec["spec"], maintenance=maint,
+                stop_orphan_actions=b.opts.stop_orphan_actions,
+                default_timeout_ms=b.default_timeout_ms, cib_feature_set=cib_feature_set,
+                sanitized=sanitized)
+            verdict = check_history(ops, ctx)
+            for task, interval in verdict.cancels:
+                item = (node_name, task, interval)
+                if item not in rec["cancels"]:
+                    rec["cancels"].append(item)
+            for task, interval in verdict.reschedule:
+                rec["reschedule"].add((node_name, task, interval))
+            if verdict.restart:
+                rec["restart_on"].add(node_name)
+            if verdict.changed and rec["failcounts"].get(node_name, 0) != 0:
+                rec["clear_failcount_late"].add(node_name)
+            b.notes.extend(f"{rid} on {node_name}: {r}" for r in verdict.reasons)
 
 
 def _freeze(b: _Builder, promotable_of: Mapping[str, bool]) -> dict[str, Resource]:
@@ -400,6 +416,8 @@ def _freeze(b: _Builder, promotable_of: Mapping[str, bool]) -> dict[str, Resourc
             reschedule=frozenset(rec["reschedule"]), cancels=tuple(rec["cancels"]),
             clear_failcount=frozenset(rec["clear_failcount"]),
             failcounts=MappingProxyType(rec["failcounts"]),
+            restart_on=frozenset(rec["restart_on"]),
+            clear_failcount_late=frozenset(rec["clear_failcount_late"]),
         )
     return out
 
@@ -414,8 +432,11 @@ def _promotable_map(b: _Builder) -> dict[str, bool]:
     return out
 
 
-def unpack(cib: Element, now_s: float) -> ClusterState:
-    """Read ``cib`` into a :class:`ClusterState` (raises CibInvalid on bad input)."""
+def unpack(cib: Element, now_s: float, sanitized: bool = False) -> ClusterState:
+    """Read ``cib`` into a :class:`ClusterState` (raises CibInvalid on bad input).
+
+    ``sanitized``: the CIB may have masked secrets (crm_simulate on a file); see
+    :mod:`.definition`."""
     config = unpack_config(cib, now_s)
     b = _Builder(config, now_s)
     for spec in config.resources:
@@ -428,14 +449,15 @@ def unpack(cib: Element, now_s: float) -> ClusterState:
             _unpack_history(b, nodes[name], lrm_rsc)
     for name, upd in b.node_updates.items():
         nodes[name] = dataclasses.replace(nodes[name], **upd)
-    _cancels(b, nodes)
+    _check_definitions(b, nodes, cib.get("crm_feature_set"), sanitized)
     resources = _freeze(b, _promotable_map(b))
     has_device = any(r.kind == "primitive" and r.agent is not None and r.agent.cls == "stonith"
                      and not r.orphan for r in resources.values())
     return ClusterState(
         options=config.options, nodes=nodes, resources=resources, top=tuple(b.top),
         locations=config.locations, colocations=config.colocations, orders=config.orders,
-        failed_ops=tuple(b.failed_ops), has_fence_device=has_device, notes=config.notes,
+        failed_ops=tuple(b.failed_ops), has_fence_device=has_device,
+        notes=config.notes + tuple(b.notes),
         now_s=now_s,
         op_timeout_ms=scores.parse_duration_ms(config.op_defaults.get("timeout"), 20000) or 20000,
         fence_timeout_ms=config.fence_timeout_ms,
