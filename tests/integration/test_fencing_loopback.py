@@ -136,3 +136,26 @@ def test_fence_device_monitor_keeps_running_and_reports_a_broken_device(cluster3
 
     found = c.wait(failed, 20, "the broken fence device to show as a failed action")
     assert found[0]["op"] == "monitor" and found[0]["interval_ms"] == 1000
+
+
+def test_a_member_fenced_on_request_is_fenced_once(cluster3):
+    """The node leaving the view after a manual fencing is that fencing's effect: no second
+    fencing follows (it would kill the node again as it reboots)."""
+    c = cluster3
+    dc = c.wait_quorate()
+    c.ctl("node1", "cib_put", section="resources", xml=fence_device_xml(c), mode="create")
+    c.wait(lambda: c.where(dc, "fence-loop"), 20, "the fence device to start")
+    target = next(n for n in c.names if n != dc)
+    entry = c.ctl(dc, "fence", target=target, action="reboot", confirm=True)
+    assert entry["state"] == "success" and entry["target"] == target
+    c.procs.pop(target, None)  # fence_vigil_loopback killed it
+    c.wait(lambda: target not in [n["name"] for n in c.status(dc)["nodes"] if n["online"]],
+           10, f"{target} to leave the view")
+    time.sleep(4)  # several deadtimes: a second fencing would have happened by now
+    history = [e for e in c.ctl(dc, "fence_history") if e["target"] == target]
+    assert len(history) == 1, history
+    node = [n for n in c.status(dc)["nodes"] if n["name"] == target][0]
+    assert not node["unclean"]
+    c.start([target])  # it "reboots" and rejoins, and is not fenced again
+    c.wait_quorate()
+    assert len([e for e in c.ctl(dc, "fence_history") if e["target"] == target]) == 1

@@ -114,12 +114,22 @@ def test_nodes_added_and_removed_while_running(tmp_path):
         started = pids(c)
         assert c.status("node1")["votes"]["expected"] == 3
 
+        # fencing on, with a device that could fence node4 (fence_dummy: harmless here)
+        from vigil.core import cib as C
+
+        dev = C.primitive_element("fence-all", "stonith:fence_dummy",
+                                  {"type": "file", "status_file": str(tmp_path / "power"),
+                                   "pcmk_host_list": "node1 node2 node3 node4"})
+        c.ctl("node1", "cib_put", section="resources", xml=C.to_bytes(dev).decode(),
+              mode="create")
         # add node4: the running nodes learn it by reload, then it starts
         listed.add("node4")
         for node in c.names:
             c.write_config(node)
         for node in ("node1", "node2", "node3"):
             assert c.ctl(node, "reload")["nodes_changed"] is True
+        time.sleep(3)  # a node added but not yet started is not a lost node: no fencing
+        assert [e for e in c.ctl(dc, "fence_history") if e["target"] == "node4"] == []
         c.start(["node4"])
         c.wait(lambda: all(len(c.status(n)["view"]["members"]) == 4 and
                            c.status(n)["view"]["agreed"] for n in c.names), 20,
@@ -129,6 +139,7 @@ def test_nodes_added_and_removed_while_running(tmp_path):
         cib = c.ctl(dc, "cib_get")["xml"]
         assert 'uname="node4"' in cib
         assert {n: pids(c)[n] for n in started} == started, "the others were not restarted"
+        assert [e for e in c.ctl(dc, "fence_history") if e["target"] == "node4"] == []
 
         # remove node4: stop it cleanly, then reload the others
         c.stop("node4")

@@ -125,6 +125,7 @@ class Controller:
         self.view_members: frozenset[int] = frozenset()
         self.peer_views: dict[int, tuple[int, int]] = {}
         self.last_expected_votes: int | None = None
+        self.unseen_added: set[int] = set()  # added by a reload, not yet heard from
         self.exec_origin: dict[str, int] = {}  # token -> the DC that asked for the action
         self.unreported: list[dict[str, Any]] = []  # results finished while there was no DC
         self.duties = DcDuties(self)
@@ -265,6 +266,7 @@ class Controller:
                 self.view_id = (view[0], view[1])
                 self.view_members = self.membership.members
         if change:
+            self.unseen_added -= change.joined
             for node in change.restarted:
                 self.emit(Disconnect(node))
             what = [self._describe(change.joined, "joined"),
@@ -298,6 +300,7 @@ class Controller:
         m.fixed_expected = ev.expected_votes
         for node in added:
             m.add_peer(node, ev.votes.get(node, 1), self.now_ms)
+            self.unseen_added.add(node)
         change = None
         for node in removed:
             change = m.remove_peer(node, self.now_ms) or change
@@ -305,6 +308,7 @@ class Controller:
                           self.peer_terms, self.peer_views):
                 table.pop(node, None)
             self.emit(Disconnect(node))
+            self.unseen_added.discard(node)
         m.reconfigure()
         self.log(f"configuration reloaded: nodes added {[ev.names[n] for n in added]}, "
                  f"removed {[old.names[n] for n in removed]}; expected votes "

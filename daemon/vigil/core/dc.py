@@ -64,6 +64,9 @@ class PendingWrite:
     acked: set[int] = field(default_factory=set)
 
 
+FENCED_MEMBER_GRACE_MS = 60000  # a member fenced on request leaves the view within this
+
+
 class DcDuties:
     def __init__(self, ctrl: Controller) -> None:
         self.ctrl = ctrl
@@ -77,6 +80,9 @@ class DcDuties:
         self.deadlines: dict[int, int] = {}  # action id -> deadline_ms
         self.sent: dict[int, tuple[tuple[int, int, int], int]] = {}  # node -> (version, at_ms)
         self.leaving: set[int] = set()
+        # members fenced on request: node -> when; their leaving the view right after is
+        # the fencing's effect, not a new failure to fence again
+        self.fenced_members: dict[int, int] = {}
         self.writes: dict[int, PendingWrite] = {}
         self.pids = itertools.count(1)
         self.fencing = DcFencing(self)
@@ -129,7 +135,8 @@ class DcDuties:
         new = copy.deepcopy(c.cib)
         if self.synced_quorate:
             self._move_epoch_past_members(new)
-        added = C.ensure_nodes(new, sorted(c.spec.names.items()))
+        added = C.ensure_nodes(new, sorted((n, name) for n, name in c.spec.names.items()
+                                           if n not in c.unseen_added))
         if added is not None:
             new = added
         self._sync_membership(new, joined=frozenset())
@@ -148,8 +155,12 @@ class DcDuties:
                 S.clear_lrm(cib, node_id)
                 S.set_attr(cib, node_id, name, "shutdown", None)
                 self.leaving.discard(node_id)
+                self.fenced_members.pop(node_id, None)
             if online or ns is not None or node_id == c.spec.me:
-                expected = "down" if node_id in self.leaving else None
+                fenced_at = self.fenced_members.get(node_id)
+                just_fenced = (fenced_at is not None
+                               and c.now_ms - fenced_at <= FENCED_MEMBER_GRACE_MS)
+                expected = "down" if node_id in self.leaving or just_fenced else None
                 S.set_member(cib, node_id, name, online, expected)
         cib.set("have-quorum", "1" if c.membership.quorate else "0")
         cib.set("dc-uuid", str(c.spec.me))
@@ -167,12 +178,11 @@ class DcDuties:
                     parent = elem.getparent()
                     if parent is not None:
                         parent.remove(elem)
-        added = C.ensure_nodes(new, sorted(c.spec.names.items()))
-        if added is not None:
-            new = added
-        elif removed:
+        # added nodes are listed when they first join: listed but never seen, a node is
+        # unclean to the scheduler (startup fencing) and would be fenced before it booted
+        if removed:
             C.bump_epoch(new)
-        c.set_cib(new, "the node list changed")
+            c.set_cib(new, "the node list changed")
 
     def view_changed(self, change: ViewChange) -> None:
         if not (self.active and self.synced):
@@ -183,6 +193,11 @@ class DcDuties:
             self.take_over()
             return
         new = copy.deepcopy(c.cib)
+        if change.joined:
+            listed = C.ensure_nodes(new, sorted((n, c.spec.names[n]) for n in change.joined
+                                                if n in c.spec.names))
+            if listed is not None:  # a node added at run time is listed once it is seen
+                new = listed
         self._sync_membership(new, change.joined | change.restarted)
         self.bump(new)
         for node in change.left:

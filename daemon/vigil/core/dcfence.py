@@ -131,6 +131,8 @@ class DcFencing:
         if node_id is None or action == "on":
             return
         still_member = node_id in c.membership.members
+        if still_member:
+            self.dc.fenced_members[node_id] = c.now_ms
 
         def edit(cib: C.Element) -> None:
             if not still_member:
