@@ -17,7 +17,9 @@ CONF = """
   <crm_config>
     <cluster_property_set id="cib-bootstrap-options">%s</cluster_property_set>
   </crm_config>
-  <nodes><node id="1" uname="node1"/><node id="2" uname="node2"/><node id="3" uname="node3"/></nodes>
+  <nodes>
+    <node id="1" uname="node1"/><node id="2" uname="node2"/><node id="3" uname="node3"/>
+  </nodes>
   <resources>
     <primitive id="web" class="ocf" provider="vigil" type="http"/>
     %s
@@ -68,13 +70,13 @@ def test_a_lost_node_gives_one_reason_per_problem_in_order():
     ]
     assert summary["offline_nodes"] == ["node3"] and summary["unclean_nodes"] == ["node3"]
     assert summary["failed_actions"] == 1
-    reasons, _ = evaluate(status, allow_failed_actions=True)
+    reasons = evaluate(status, allow_failed_actions=True)[0]
     assert [r["check"] for r in reasons] == ["nodes", "unclean"]
 
 
 def test_no_quorum_and_no_dc():
     status = dict(HEALTHY, quorate=False, dc=None)
-    reasons, _ = evaluate(status)
+    reasons = evaluate(status)[0]
     assert reasons == [{"check": "quorum", "message": "node1's partition has no quorum"},
                        {"check": "dc", "message": "node1 knows no DC"}]
 
@@ -86,7 +88,7 @@ def test_no_quorum_and_no_dc():
     ('<nvpair id="p1" name="stonith-enabled" value="true"/>', FENCE, []),
 ])
 def test_fencing_must_be_configured(properties, devices, messages):
-    reasons, _ = evaluate(HEALTHY, conf(properties, devices))
+    reasons = evaluate(HEALTHY, conf(properties, devices))[0]
     assert [r["message"] for r in reasons if r["check"] == "fencing"] == messages
     assert evaluate(HEALTHY, conf(properties, devices), require_fencing=False)[0] == []
 

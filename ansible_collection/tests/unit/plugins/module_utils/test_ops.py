@@ -73,7 +73,7 @@ def test_plan_node_writes_only_when_the_meaning_changes(node, state, request_):
 
 
 def test_plan_node_before_and_after():
-    before, after, _ = ops.plan_node(CONF, "node2", "online")
+    before, after = ops.plan_node(CONF, "node2", "online")[:2]
     assert before == {"standby": True, "maintenance": False}
     assert after == {"standby": False, "maintenance": False}
     assert ops.describe_node_state(after) == "standby: off\nmaintenance: off\n"
@@ -156,7 +156,7 @@ def test_clear_without_constraints_changes_nothing():
     ("g", "disable", True, "target-role: Stopped\n"),
 ])
 def test_plan_target_role(rsc, action, changed, after):
-    _, planned, is_changed = ops.plan_resource(CONF, rsc, action)
+    planned, is_changed = ops.plan_resource(CONF, rsc, action)[1:]
     assert (is_changed, planned) == (changed, after)
 
 
@@ -299,3 +299,14 @@ def test_poll_keeps_the_last_value_and_error_when_time_runs_out():
     done, value, error = ops.poll(probe, 0.5, clock, clock.sleep, interval_s=0.25)
     assert not done and len(calls) == 8
     assert value == 7 and error.kind == "unavailable"
+
+
+@pytest.mark.parametrize("action, node, ids", [
+    ("move", "node2", []),
+    ("move", "node1", ["cli-prefer-web"]),
+    ("ban", "node1", ["cli-ban-web-on-node1"]),
+    ("clear", None, ["cli-ban-web-on-node3", "cli-prefer-web"]),
+    ("clear", "node3", ["cli-ban-web-on-node3"]),
+])
+def test_changed_constraint_ids(action, node, ids):
+    assert ops.changed_ids(*ops.plan_constraints(CONF, "web", action, node)) == ids
