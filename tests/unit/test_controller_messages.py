@@ -185,3 +185,25 @@ def test_a_members_message_with_nonsense_fields_is_dropped_not_raised() -> None:
         c.handle(PeerMessage(3, {"t": kind, **extra}, 1003))
 
     check()
+
+
+def test_what_a_fenced_boot_sent_is_dropped_even_before_its_new_boot_is_heard() -> None:
+    """Its kernel delivers the dead process's last stream once the link is back; the node's
+    new boot may not have sent a heartbeat yet (seen in bench_web_failover: a stale monitor
+    failure got the rebooted node fenced a second time)."""
+    c = node(1)
+    now = 0
+    for now in range(0, 1000, 100):
+        for event in (hb(2, 2000, now), hb(3, 3000, now), Tick(now, now / 1000)):
+            c.handle(event)
+    for t in range(now + 100, now + 2000, 100):  # node3 goes silent: lost
+        c.handle(hb(2, 2000, t))
+        c.handle(Tick(t, t / 1000))
+    assert 3 not in c.membership.members
+    c.fenced("node3")
+    stale = {"t": "monitor_change", "token": "", "action": action_to_dict(probe("node3")),
+             "result": {"rc": 1, "op_status": 4, "exit_reason": "killed", "exec_ms": 1,
+                        "output": ""}, "call_id": 9, "wall_s": 1}
+    before = c.stale_messages
+    c.handle(PeerMessage(3, stale, 3000))
+    assert c.stale_messages == before + 1

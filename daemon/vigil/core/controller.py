@@ -126,6 +126,10 @@ class Controller:
         self.peer_views: dict[int, tuple[int, int]] = {}
         self.last_expected_votes: int | None = None
         self.unseen_added: set[int] = set()  # added by a reload, not yet heard from
+        # a node's boot that was fenced: anything it sent that arrives later (a stream its
+        # kernel delivers once the link is back) is dropped
+        self.left_incarnation: dict[int, int] = {}
+        self.dead_incarnation: dict[int, int] = {}
         self.exec_origin: dict[str, int] = {}  # token -> the DC that asked for the action
         self.unreported: list[dict[str, Any]] = []  # results finished while there was no DC
         self.duties = DcDuties(self)
@@ -179,7 +183,8 @@ class Controller:
         elif isinstance(event, Heartbeat):
             self._on_heartbeat(event)
         elif isinstance(event, PeerMessage):
-            if 0 < event.incarnation < self.membership.incarnation_of(event.sender):
+            if (0 < event.incarnation < self.membership.incarnation_of(event.sender)
+                    or 0 < event.incarnation <= self.dead_incarnation.get(event.sender, 0)):
                 # sent by a process of that node that has since died (a stream that
                 # outlived it): acting on it would record results that are no longer true
                 self.stale_messages += 1
@@ -214,6 +219,7 @@ class Controller:
                      f"members {self._names(change.members)}, quorate={change.quorate}")
             for node in change.left:
                 self.claims.pop(node, None)
+                self.left_incarnation[node] = self.membership.incarnation_of(node)
                 self.emit(Disconnect(node))
             self.view_changed_ms = self.now_ms
             self.duties.view_changed(change)
@@ -320,6 +326,15 @@ class Controller:
         if self.is_dc and (added or removed):
             self.duties.nodes_reconfigured(removed)
 
+    def fenced(self, target: str) -> None:
+        """``target`` was fenced: the boot it was running is over."""
+        node = self.spec.node_id(target)
+        if node is None:
+            return
+        boot = (self.membership.incarnation_of(node) if node in self.membership.members
+                else self.left_incarnation.get(node, 0))
+        self.dead_incarnation[node] = max(self.dead_incarnation.get(node, 0), boot)
+
     def _number_view(self) -> None:
         """The DC gives each new view a number above every number it has heard."""
         if not self.is_dc or self.view_members == self.membership.members:
@@ -391,7 +406,10 @@ class Controller:
         elif kind == "fence_event" and sender == self.dc:
             from .dcfence import merge_history
 
-            merge_history(self.fence_history, dict(msg["entry"]))
+            entry = dict(msg["entry"])
+            merge_history(self.fence_history, entry)
+            if entry.get("state") == "success" and entry.get("action") != "on":
+                self.fenced(str(entry.get("target")))
         elif kind == "cancel":
             self.emit(CancelRecurring(msg.get("rsc"), msg.get("interval_ms")))
         elif kind == "write_reply":

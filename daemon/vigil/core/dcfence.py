@@ -111,6 +111,8 @@ class DcFencing:
         self._publish(entry)
         if ev.ok:
             self.failures.pop(ev.target, None)
+            if ev.action != "on":
+                c.fenced(ev.target)
             self._confirm(ev.target, ev.action)
             c.log(f"fenced {ev.target} ({ev.action}) with {ev.device}")
         else:
