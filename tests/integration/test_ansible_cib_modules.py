@@ -179,7 +179,8 @@ def test_groups_and_clones(tmp_path: Path, cluster: LoopCluster) -> None:
 
     root = conf(cluster)
     clone = root.find("resources/clone[@id='grp-clone']")
-    assert clone is not None and [p.get("id") for p in clone.findall("group/primitive")] == ["gb", "ga"]
+    assert clone is not None
+    assert [p.get("id") for p in clone.findall("group/primitive")] == ["gb", "ga"]
     assert clone.find("meta_attributes/nvpair[@name='promotable']").get("value") == "true"
     assert top_level(root)[-2:] == ["grp-clone", "gc"]
 
