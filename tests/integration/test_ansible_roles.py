@@ -419,6 +419,20 @@ def test_rolling_restart_takes_one_node_at_a_time_and_the_web_server_stays_up(en
     assert page(env.url) == "vigil roles test\n"
 
 
+def test_rolling_upgrade_runs_one_node_at_a_time_and_keeps_the_cluster(env: Env) -> None:
+    """Under serial: 1 (the authkey step used to fail there). The package is the same
+    wheel, so a node is restarted only when something about it changed."""
+    report_path = env.tmp / "upgrade.yml"
+    out = check(env.run(ROOT / "playbooks" / "rolling.yml", vigil_rolling_action="upgrade",
+                        vigil_rolling_report_path=str(report_path)))
+    report = yaml.safe_load(report_path.read_text())
+    assert [n["node"] for n in report["nodes"]] == list(NODES), out[-4000:]
+    assert all(n["action"] == "upgrade" for n in report["nodes"])
+    status = env.status()
+    assert all(n["online"] and not n["standby"] for n in status["nodes"])
+    assert page(env.url) == "vigil roles test\n"
+
+
 def test_fence_drill_fences_a_node_and_waits_until_it_rejoins(env: Env) -> None:
     host_map = ";".join(f"{n}:{env.local_dir / n / 'etc' / 'vigil' / 'vigil.yaml'}" for n in NODES)
     check(
