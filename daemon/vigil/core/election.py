@@ -13,8 +13,6 @@ the best claimant                           node joins (stability)
 some members claim                          the best claimant: quorate claimants before
                                             non-quorate ones, then the lowest id (two DCs
                                             after a partition heals: one steps down)
-this node chose a member the others also    keep it while its claim is on the way
-believe in (it has not claimed yet)         (start-up: no flap to "no DC")
 a member says another member is DC          wait to hear that DC's own claim (a node that
                                             rejoins must not grab the role)
 a member follows a DC this node does not    no DC here: with a one-way cut, electing one
