@@ -207,16 +207,3 @@ def test_what_a_fenced_boot_sent_is_dropped_even_before_its_new_boot_is_heard() 
     before = c.stale_messages
     c.handle(PeerMessage(3, stale, 3000))
     assert c.stale_messages == before + 1
-
-
-def test_a_node_keeps_the_dc_it_chose_while_that_node_has_not_claimed_yet() -> None:
-    from vigil.core.election import choose_dc
-
-    # start-up: node 2 chose node 1 (lowest id); node 3 says node 1 too; node 1 has not
-    # announced its claim yet. Keep node 1 instead of flapping to "no DC".
-    dc, _ = choose_dc(2, frozenset({1, 2, 3}), True, 1, {1: None, 3: 1}, settled=True)
-    assert dc == 1
-    # a node without a choice of its own still waits for the claim (a rejoining node must
-    # not act on hearsay)
-    assert choose_dc(2, frozenset({1, 2, 3}), True, None, {1: None, 3: 1}, settled=True)[0] \
-        is None

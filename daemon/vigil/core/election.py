@@ -57,10 +57,6 @@ def choose_dc(me: int, members: frozenset[int], quorate: bool, current: int | No
         # members follow a DC this node cannot hear (a one-way cut): taking the role here
         # would give the partition two DCs
         return None, f"members follow node {min(unheard)}, which this node does not hear"
-    if current is not None and current in believed:
-        # what this node chose is what the others chose: keep it while its claim comes
-        # (dropping to "no DC" here made every node flap once at start-up)
-        return current, f"node {current} is the DC the members agree on"
     if believed:
         return None, f"waiting to hear node {min(believed)} claim DC"
     if not settled:
