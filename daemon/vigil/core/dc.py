@@ -362,13 +362,11 @@ class DcDuties:
         elif kind == "exec_refused":
             # the node follows another DC (the election has not settled there): nothing
             # ran, nothing is recorded; this transition ends and the next one retries
-            token = str(msg.get("token", ""))
-            run = self.run
-            if run and token.startswith(f"{run.transition_id}:"):
-                aid = int(token.split(":")[1])
+            aid = self._current_action(str(msg.get("token", "")))
+            if self.run and aid is not None:
                 self.deadlines.pop(aid, None)
                 self.not_before_ms = c.now_ms + RETRY_AFTER_FAILURE_MS
-                self._dispatch(run.result(aid, False, str(msg.get("reason", "refused"))))
+                self._dispatch(self.run.result(aid, False, str(msg.get("reason", "refused"))))
         elif kind == "shutdown":
             self.status_edit(f"{c.name(sender)} is shutting down", lambda cib: S.set_attr(
                 cib, sender, c.name(sender) or "", "shutdown", str(msg.get("wall_s", 1))))
@@ -508,13 +506,19 @@ class DcDuties:
 
     def fence_done(self, ev: FenceDone) -> None:
         ok = self.fencing.done(ev)
-        run = self.run
-        if run is not None and ev.token.startswith(f"{run.transition_id}:"):
-            aid = int(ev.token.split(":")[1])
+        aid = self._current_action(ev.token)
+        if self.run is not None and aid is not None:
             self.deadlines.pop(aid, None)
             if not ok:
                 self.not_before_ms = self.ctrl.now_ms + 2 * RETRY_AFTER_FAILURE_MS
-            self._dispatch(run.result(aid, ok, f"fencing {ev.target}: {ev.reason}"))
+            self._dispatch(self.run.result(aid, ok, f"fencing {ev.target}: {ev.reason}"))
+
+    def _current_action(self, token: str) -> int | None:
+        """The action id a ``TRANSITION:ACTION`` token names in the running transition."""
+        run = self.run
+        if run is None or not token.startswith(f"{run.transition_id}:"):
+            return None
+        return int(token.split(":")[1])
 
     def _send_to_node(self, action: Action, msg: dict[str, Any]) -> None:
         c = self.ctrl

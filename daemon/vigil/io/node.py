@@ -75,6 +75,11 @@ def read_authkey(path: Path) -> bytes:
     return key
 
 
+def read_keys(cfg: Config) -> list[bytes]:
+    """The key packets are sealed with, then the other keys accepted on receive."""
+    return [read_authkey(cfg.authkey), *(read_authkey(p) for p in cfg.authkey_accept)]
+
+
 def spec_from_config(cfg: Config) -> ClusterSpec:
     return ClusterSpec(
         cluster_name=cfg.cluster_name, me=cfg.me.id,
@@ -98,7 +103,7 @@ class Node:
         self.cfg = cfg
         self.on_ready = on_ready
         self.storage = Storage(cfg.state_dir)
-        self.keys = [read_authkey(cfg.authkey), *(read_authkey(p) for p in cfg.authkey_accept)]
+        self.keys = read_keys(cfg)
         self.incarnation = time.time_ns() // 1000
         self.ctrl = Controller(spec_from_config(cfg), self.incarnation, self.storage.load(),
                                self._now_ms(), counters=self._counters,
@@ -184,7 +189,7 @@ class Node:
             new = load_config(source)
             if new.node_name != self.cfg.node_name or new.me != self.cfg.me:
                 raise VigilError("this node's own name, id or address changed: restart instead")
-            keys = [read_authkey(new.authkey), *(read_authkey(p) for p in new.authkey_accept)]
+            keys = read_keys(new)
         except VigilError as exc:
             log.error("reload of %s refused, nothing changed: %s", source, exc)
             return error_reply(exc)
