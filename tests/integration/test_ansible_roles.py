@@ -392,8 +392,15 @@ class Watcher(threading.Thread):
         return longest if since is None else float("inf")
 
 
+def restart_turns(stdout: str) -> list[str]:
+    """The nodes vigil_daemon restarted one at a time, in the order the play took them."""
+    return re.findall(r"^TASK \[vigil_daemon : Restart vigild, on its turn, on (\S+)\]", stdout,
+                      re.MULTILINE)
+
+
 def test_rolling_restart_takes_one_node_at_a_time_and_the_web_server_stays_up(env: Env) -> None:
     pids = {node: env.pid(node) for node in NODES}
+    web_node = where(env.status(), "www")[0]
     report_path = env.tmp / "rolling.yml"
     watcher = Watcher(env)
     watcher.start()
@@ -405,7 +412,12 @@ def test_rolling_restart_takes_one_node_at_a_time_and_the_web_server_stays_up(en
         watcher.stop.set()
         watcher.join()
     report = yaml.safe_load(report_path.read_text())
-    assert [n["node"] for n in report["nodes"]] == list(NODES), out[-4000:]
+    order = [n["node"] for n in report["nodes"]]
+    assert sorted(order) == list(NODES), out[-4000:]
+    # the node running the web group goes last: the group moves once, not with every node
+    assert order[-1] == web_node, report
+    assert {"vip", "www"} <= set(report["nodes"][-1]["moved"])
+    assert not [r for n in report["nodes"][:-1] for r in n["moved"]], report
     assert all(n["action"] == "restart" for n in report["nodes"])
     # every daemon runs again, as a new process
     assert all(env.pid(node) != pids[node] for node in NODES)
@@ -419,17 +431,84 @@ def test_rolling_restart_takes_one_node_at_a_time_and_the_web_server_stays_up(en
     assert page(env.url) == "vigil roles test\n"
 
 
-def test_rolling_upgrade_runs_one_node_at_a_time_and_keeps_the_cluster(env: Env) -> None:
-    """Under serial: 1 (the authkey step used to fail there). The package is the same
-    wheel, so a node is restarted only when something about it changed."""
+def test_a_changed_configuration_restarts_the_daemons_one_at_a_time(env: Env) -> None:
+    """vigil_daemon on a running cluster whose configuration changed in a way a reload
+    cannot apply (the deadtime): each daemon restarts on its turn, the node running the web
+    group last, every node back before the next; the cluster keeps quorum and the page."""
+    pids = {node: env.pid(node) for node in NODES}
+    web_node = where(env.status(), "www")[0]
+    play = env.tmp / "daemon.yml"
+    play.write_text(ONE_ROLE.format(role="vigil_daemon"))
+    watcher = Watcher(env)
+    watcher.start()
+    try:
+        out = check(env.run(play, vigil_deadtime_ms=1100))
+    finally:
+        watcher.stop.set()
+        watcher.join()
+    turns = restart_turns(out)
+    assert sorted(turns) == list(NODES) and turns[-1] == web_node, out[-6000:]
+    assert all(env.pid(node) != pids[node] for node in NODES)
+    assert all(
+        yaml.safe_load((env.local_dir / n / "etc" / "vigil" / "vigil.yaml").read_text())
+        ["timing"]["deadtime_ms"] == 1100 for n in NODES)
+    assert min(online for _, _, online in watcher.samples if online) >= 2, watcher.samples
+    assert watcher.longest_outage_s() < 2.0, watcher.samples
+    # the same configuration again: nothing restarts
+    pids = {node: env.pid(node) for node in NODES}
+    out = check(env.run(play, vigil_deadtime_ms=1100))
+    assert restart_turns(out) == [] and all(env.pid(n) == pids[n] for n in NODES)
+    assert recap(out)["node1"]["changed"] == 0, out[-6000:]
+
+
+def build_wheel(tmp: Path, version: str) -> Path:
+    """A wheel of this checkout that says it is ``version``."""
+    src = tmp / f"src-{version}"
+    shutil.copytree(ROOT / "daemon", src / "daemon",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    shutil.copy(ROOT / "README.md", src / "README.md")
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    (src / "pyproject.toml").write_text(pyproject.replace('version = "0.1.0"',
+                                                          f'version = "{version}"', 1))
+    init = src / "daemon" / "vigil" / "__init__.py"
+    init.write_text(re.sub(r'__version__ = "[^"]*"', f'__version__ = "{version}"',
+                           init.read_text()))
+    out = tmp / f"dist-{version}"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
+                    "--wheel-dir", str(out), str(src)],
+                   check=True, capture_output=True, text=True, timeout=300)
+    (wheel,) = out.glob("vigil_ha-*.whl")
+    return wheel
+
+
+def test_rolling_upgrade_installs_a_new_version_one_node_at_a_time(env: Env) -> None:
+    """Under serial: 1, with a wheel of a newer version: every daemon is restarted on its
+    turn and runs the new version afterwards; the node running the web group goes last."""
+    wheel = build_wheel(env.tmp, "0.1.0.post1")
+    pids = {node: env.pid(node) for node in NODES}
+    web_node = where(env.status(), "www")[0]
+    assert {env.status(n)["daemon_version"] for n in NODES} == {"0.1.0"}
     report_path = env.tmp / "upgrade.yml"
-    out = check(env.run(ROOT / "playbooks" / "rolling.yml", vigil_rolling_action="upgrade",
-                        vigil_rolling_report_path=str(report_path)))
+    watcher = Watcher(env)
+    watcher.start()
+    try:
+        out = check(env.run(ROOT / "playbooks" / "rolling.yml", vigil_rolling_action="upgrade",
+                            vigil_package=str(wheel),
+                            vigil_wheelhouse=str(ROOT / "dist" / "wheelhouse"),
+                            vigil_rolling_report_path=str(report_path)))
+    finally:
+        watcher.stop.set()
+        watcher.join()
     report = yaml.safe_load(report_path.read_text())
-    assert [n["node"] for n in report["nodes"]] == list(NODES), out[-4000:]
+    order = [n["node"] for n in report["nodes"]]
+    assert sorted(order) == list(NODES) and order[-1] == web_node, out[-4000:]
     assert all(n["action"] == "upgrade" for n in report["nodes"])
+    assert {env.status(n)["daemon_version"] for n in NODES} == {"0.1.0.post1"}
+    assert all(env.pid(node) != pids[node] for node in NODES)
     status = env.status()
     assert all(n["online"] and not n["standby"] for n in status["nodes"])
+    assert min(online for _, _, online in watcher.samples if online) >= 2, watcher.samples
+    assert watcher.longest_outage_s() < 2.0, watcher.samples
     assert page(env.url) == "vigil roles test\n"
 
 

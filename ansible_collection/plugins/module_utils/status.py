@@ -9,6 +9,8 @@ node's partition is quorate, has a DC, and lists this node online.
 
 from __future__ import annotations
 
+ACTIVE_ROLES = ("Started", "Promoted", "Unpromoted")
+
 
 def summarize(status):
     """Convenience values computed from a status object."""
@@ -28,10 +30,25 @@ def summarize(status):
         joined=bool(quorate and dc and status.get("node") in online),
         online_nodes=online,
         resources=resources,
+        restart_order=restart_order(status),
     )
 
 
-ACTIVE_ROLES = ("Started", "Promoted", "Unpromoted")
+def restart_order(status):
+    """The nodes in the order a rolling restart disturbs least: by how many services they
+    run (fence devices, which clients never see move, count only among equals), the DC
+    last among equals (its restart costs an election). Ties keep the cluster's node order."""
+    dc = status.get("dc")
+    services, devices = {}, {}
+    for rsc in status.get("resources") or []:
+        if rsc.get("role") in ACTIVE_ROLES:
+            count = devices if rsc.get("class") == "stonith" else services
+            for node in rsc.get("nodes") or []:
+                count[node] = count.get(node, 0) + 1
+    names = [n.get("name") for n in status.get("nodes") or []]
+    return sorted(names, key=lambda name: (services.get(name, 0), devices.get(name, 0),
+                                           name == dc, names.index(name)))
+
 
 
 def condition_met(params, facts):

@@ -133,6 +133,16 @@ resources:
   returned: success
   type: dict
   sample: {web: {role: Started, nodes: [node2], failed: false, agent: "ocf:vigil:http"}}
+restart_order:
+  description:
+    - Every node, in the order a rolling restart disturbs least, as M(vigil.cluster.cluster_info)
+      sees it now, nodes running no resource first, then by the number of resources
+      they run, the DC last among equals. vigil_rolling takes the nodes in this order, so the
+      node running the service goes last and its resources move once.
+  returned: success
+  type: list
+  elements: str
+  sample: [node3, node1, node2]
 elapsed:
   description: Seconds spent (waiting included).
   returned: always

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .. import __version__
 from . import cib as C
 from .scheduler import ClusterState, current_state
 
@@ -70,10 +71,16 @@ def status_view(ctrl: Controller) -> dict[str, Any]:
         nodes.append({"name": name, "id": node_id, "online": online,
                       "standby": bool(known and known.standby),
                       "maintenance": bool(known and known.maintenance),
-                      "unclean": bool(not online and known and known.unclean)})
+                      "unclean": bool(not online and known and known.unclean),
+                      # the boot the node runs (0: not heard from): a node that rebooted
+                      # and rejoined comes back with a higher one
+                      "incarnation": (ctrl.incarnation if node_id == ctrl.spec.me
+                                      else ctrl.membership.incarnation_of(node_id))
+                      if online else 0})
     return {
         "cluster_name": ctrl.spec.cluster_name,
         "node": ctrl.spec.my_name,
+        "daemon_version": __version__,
         "dc": ctrl.name(ctrl.dc),
         "quorate": ctrl.membership.quorate,
         "view": {"id": f"{ctrl.view_id[0]}.{ctrl.view_id[1]}", "seq": ctrl.view_id[0],

@@ -71,3 +71,33 @@ def test_describe_wait_names_what_is_missing():
     assert "web is Started on node2" in status.describe_wait(params("started", "web"), facts, None)
     assert "no resource 'x'" in status.describe_wait(params("started", "x"), facts, None)
     assert status.describe_wait(params("quorate"), None, "socket: gone") == "last error: socket: gone"
+
+
+def test_restart_order_puts_the_node_running_the_service_last_and_the_dc_late():
+    # node2 is the DC and runs web: last; node1 and node3 run nothing, inventory order kept
+    assert status.summarize(STATUS)["restart_order"] == ["node1", "node3", "node2"]
+    both = dict(STATUS, dc="node1", resources=STATUS["resources"] + [
+        {"id": "db", "role": "Started", "nodes": ["node3"]},
+        {"id": "ip", "role": "Started", "nodes": ["node3"]}])
+    # idle node first, then the DC (it runs nothing), then by load: web (1) before db+ip (2)
+    assert status.restart_order(both) == ["node1", "node2", "node3"]
+    idle_dc = dict(STATUS, dc="node1", resources=[])
+    assert status.restart_order(idle_dc) == ["node2", "node3", "node1"]
+
+
+def test_restart_order_counts_only_active_resources_and_every_clone_instance():
+    clone = dict(STATUS, dc="node3", resources=[
+        {"id": "ping-clone", "role": "Started", "nodes": ["node1", "node2", "node3"]},
+        {"id": "failed", "role": "Failed", "nodes": ["node1"]},
+        {"id": "stopped", "role": "Stopped", "nodes": []}])
+    assert status.restart_order(clone) == ["node1", "node2", "node3"]
+
+
+def test_restart_order_weighs_services_before_fence_devices():
+    fencing = dict(STATUS, dc="node1", resources=[
+        {"id": "fence-node2", "class": "stonith", "role": "Started", "nodes": ["node1"]},
+        {"id": "fence-node3", "class": "stonith", "role": "Started", "nodes": ["node1"]},
+        {"id": "fence-node1", "class": "stonith", "role": "Started", "nodes": ["node3"]},
+        {"id": "vip", "class": "ocf", "role": "Started", "nodes": ["node3"]}])
+    # node2 runs nothing; node1 runs two devices (and is the DC) but no service: before node3
+    assert status.restart_order(fencing) == ["node2", "node1", "node3"]
