@@ -1,5 +1,8 @@
 """Membership, election and CIB sync under faults, on a simulated network (fake clock)."""
 
+import random
+
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -255,3 +258,26 @@ def test_last_man_standing_never_lowers_expected_votes_in_a_minority():
     sim.heal()
     sim.run(3000)
     assert {sim.nodes[n].ctrl.membership.expected_votes for n in sim.nodes} == {5}
+
+
+@pytest.mark.parametrize("size", [3, 5])
+@pytest.mark.parametrize("seed", range(8))
+def test_nodes_starting_at_different_times_never_report_no_dc_once_they_have_one(size, seed):
+    """Nodes start up to 0.4 s apart, with up to 20 ms of network delay: once a node reports
+    a DC, it keeps reporting that DC (no 'no DC' blip while the DC's claim is on the way)."""
+    rng = random.Random(seed)
+    sim = SimCluster(size, seed=seed, net=NetConfig(delay_ms=(0, 20)))
+    for n in range(2, size + 1):
+        sim.pause(n, rng.randint(0, 400))  # a paused node has not started yet
+    reported: dict[int, int | None] = {}
+    changes = []
+    while sim.now_ms < 6000:
+        sim.run(10)
+        for n, node in sim.nodes.items():
+            dc = node.ctrl.dc
+            if reported.get(n) is not None and dc != reported[n]:
+                changes.append((sim.now_ms, f"node{n}", reported[n], dc))
+            if dc is not None or n in reported:
+                reported[n] = dc
+    assert not changes, changes
+    assert set(reported.values()) == {1}

@@ -13,6 +13,8 @@ the best claimant                           node joins (stability)
 some members claim                          the best claimant: quorate claimants before
                                             non-quorate ones, then the lowest id (two DCs
                                             after a partition heals: one steps down)
+settled, and the members follow only the    that node: the settled rule's choice, its claim
+lowest-id member                            on the way (no "no DC" blip at start-up)
 a member says another member is DC          wait to hear that DC's own claim (a node that
                                             rejoins must not grab the role)
 a member follows a DC this node does not    no DC here: with a one-way cut, electing one
@@ -57,9 +59,14 @@ def choose_dc(me: int, members: frozenset[int], quorate: bool, current: int | No
         # members follow a DC this node cannot hear (a one-way cut): taking the role here
         # would give the partition two DCs
         return None, f"members follow node {min(unheard)}, which this node does not hear"
+    lowest = min(members)
+    if believed and settled and believed == {lowest}:
+        # what the settled rule below would choose, and the members follow it already:
+        # its claim is on the way (without this, a node that chose it at start-up would
+        # report no DC for a heartbeat once others follow it too)
+        return lowest, f"node {lowest} is the lowest-id member and the members follow it"
     if believed:
         return None, f"waiting to hear node {min(believed)} claim DC"
     if not settled:
         return None, "waiting for the join timeout, or for the view to settle"
-    winner = min(members)
-    return winner, f"no DC claimed: node {winner} is the lowest-id member"
+    return lowest, f"no DC claimed: node {lowest} is the lowest-id member"
