@@ -30,6 +30,9 @@ def call(path: Path | str, op: str, timeout_s: float = 35.0, **args: Any) -> Any
         raise Unavailable(f"no control socket at {path}: is vigild running?") from exc
     except (TimeoutError, ConnectionRefusedError, OSError) as exc:
         raise Unavailable(f"cannot talk to vigild at {path}: {exc}") from exc
+    if not chunks:
+        raise Unavailable(f"vigild at {path} closed the connection without an answer (it "
+                          "stopped, or was fenced, while the request ran)")
     try:
         reply = json.loads(b"".join(chunks))
     except ValueError as exc:

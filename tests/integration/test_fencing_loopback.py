@@ -5,7 +5,9 @@ import urllib.request
 
 import pytest
 
+from vigil.client import call
 from vigil.core import cib as C
+from vigil.errors import VigilError
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 
@@ -159,3 +161,70 @@ def test_a_member_fenced_on_request_is_fenced_once(cluster3):
     c.start([target])  # it "reboots" and rejoins, and is not fenced again
     c.wait_quorate()
     assert len([e for e in c.ctl(dc, "fence_history") if e["target"] == target]) == 1
+
+
+def test_the_dc_is_fenced_by_the_node_asked_and_only_once(cluster3):
+    """`vigilctl fence DC` through another node: that node carries the fencing out (the DC
+    does not fence itself, as in Pacemaker); the next DC does not fence it a second time,
+    the old DC rejoins, and every node reports the same history."""
+    c = cluster3
+    dc = c.wait_quorate()
+    c.ctl(dc, "cib_put", section="resources", xml=fence_device_xml(c), mode="create")
+    c.ctl(dc, "resource_create", id="d", agent="ocf:vigil:Dummy")
+    call(c.socket(dc), "resource_move", id="d", node=dc)  # ctl() takes node= itself
+    c.wait(lambda: c.where(dc, "d") == [dc], 30, "d to run on the DC")
+    c.wait(lambda: c.where(dc, "fence-loop"), 20, "the fence device to start")
+    asker = next(n for n in c.names if n != dc)
+    others = [n for n in c.names if n != dc]
+
+    entry = c.ctl(asker, "fence", target=dc, action="reboot", confirm=True)
+    assert entry["state"] == "success" and entry["target"] == dc, entry
+    assert entry["origin"] == asker and entry["device"] == "fence-loop", entry
+    c.procs.pop(dc).wait(10)  # fence_vigil_loopback killed it
+    new_dc = c.wait_quorate(others)
+    assert new_dc != dc
+    c.wait(lambda: [n for n in c.where(new_dc, "d") if n != dc], 30, "d to be recovered")
+    time.sleep(4)  # several deadtimes: a second fencing would have happened by now
+    for node in others:
+        assert [e for e in c.ctl(node, "fence_history") if e["target"] == dc] == [entry]
+        state = [n for n in c.status(node)["nodes"] if n["name"] == dc][0]
+        assert not state["online"] and not state["unclean"], state
+
+    c.start([dc])  # it "reboots" and rejoins, and is not fenced again
+    assert c.wait_quorate() == new_dc
+    c.wait(lambda: c.where(new_dc, "d") == [dc], 30, "d to move back to its preferred node")
+
+    def same_history():
+        histories = [c.ctl(n, "fence_history") for n in c.names]
+        return histories if all(h == histories[0] for h in histories) else None
+
+    histories = c.wait(same_history, 10, "every node to report the same fencing history")
+    assert histories[0] == [entry], histories[0]
+    executed = sum(c.log_path(n).read_text().count(f"fencing {dc} (reboot), asked by {asker}")
+                   for n in c.names)
+    assert executed == 1
+    assert not any(f"fencing {dc} (reboot), asked by {n}" in c.log_path(n).read_text()
+                   for n in c.names if n != asker)
+    res = c.vigilctl(dc, "fence", "history")
+    assert res.returncode == 0 and f"reboot of {dc}" in res.stdout and asker in res.stdout
+    assert f"fencing {dc} (reboot) for the DC's own fencing" in c.log_path(asker).read_text()
+
+
+def test_the_dc_asked_to_fence_itself_hands_the_fencing_to_a_peer(cluster3):
+    c = cluster3
+    dc = c.wait_quorate()
+    c.ctl(dc, "cib_put", section="resources", xml=fence_device_xml(c), mode="create")
+    c.wait(lambda: c.where(dc, "fence-loop"), 20, "the fence device to start")
+    others = [n for n in c.names if n != dc]
+    with pytest.raises(VigilError):  # the DC is dead before the peer's answer reaches it
+        c.ctl(dc, "fence", target=dc, action="reboot", confirm=True)
+    c.procs.pop(dc).wait(10)
+    c.wait_quorate(others)
+
+    def fenced():
+        found = [[e for e in c.ctl(n, "fence_history") if e["target"] == dc] for n in others]
+        return found if all(f and f[-1]["state"] == "success" for f in found) else None
+
+    histories = c.wait(fenced, 10, f"{dc}'s fencing to be recorded")
+    assert histories[0] == histories[1] and len(histories[0]) == 1, histories
+    assert histories[0][0]["origin"] == min(others), "the lowest-id other member fenced it"

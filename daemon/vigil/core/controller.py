@@ -12,6 +12,10 @@ Theory of operation
   new DC first pulls the newest CIB any member advertises (``cib_pull``/``cib_push``)
   before it writes or schedules.
 * Client writes go to the DC (``write``/``write_reply``); reads are answered locally.
+  A request to fence the DC is carried out by a peer (:mod:`.peerfence`): a member asked
+  for it runs it itself; the DC asked for it hands it to another member (``fence_run``).
+* Fencing history entries (``fence_event``) are accepted from any member and merged; a
+  node that joins gets the DC's history (``fence_history``).
 * Actions: the DC sends ``exec`` to the node that must run an action; that node runs it
   and sends ``exec_result`` back to whoever is DC when it finishes. Recurring monitors
   report changes with ``monitor_change``.
@@ -55,10 +59,10 @@ from .events import (
     Tick,
 )
 from .membership import Membership
+from .peerfence import FENCE_TIMEOUT_MS, PeerFencing, merge_history
 from .statusview import active_on, status_view
 
 FORWARD_TIMEOUT_MS = 10000
-FENCE_TIMEOUT_MS = 290000
 SHUTDOWN_TIMEOUT_MS = 120000
 UNREPORTED_KEPT = 64  # results kept for the next DC while there is none
 
@@ -113,9 +117,13 @@ class Controller:
         self.last_hb_ms = -10**9
         self.view_changed_ms = now_ms
         self.call_id = 0
-        self.forwarded: dict[int, int] = {}  # client rid -> deadline_ms
+        self.forwarded: dict[int, tuple[int, int]] = {}  # client rid -> (deadline_ms, node)
         self.shutdown_since: int | None = None
         self.fence_history: list[dict[str, Any]] = []
+        # node -> when it was last fenced successfully (by anyone; forgotten when it
+        # rejoins): a DC elected later must not take its absence for a new failure
+        self.last_fenced_ms: dict[int, int] = {}
+        self.peer_fencing = PeerFencing(self)
         self.counters = counters or (lambda: {})
         self.stale_messages = 0  # from a process of a peer that has since restarted
         # the membership view's number: (sequence, node that numbered it). The DC numbers
@@ -201,6 +209,8 @@ class Controller:
         elif isinstance(event, Reconfigure):
             self._reconfigure(event)
         elif isinstance(event, FenceDone):
+            if self.peer_fencing.done(event):
+                return  # carried out for the DC's own fencing
             if self.is_dc:
                 self.duties.fence_done(event)
             else:
@@ -273,6 +283,8 @@ class Controller:
                 self.view_members = self.membership.members
         if change:
             self.unseen_added -= change.joined
+            for node in change.joined | change.restarted:
+                self.last_fenced_ms.pop(node, None)  # back from its fencing
             for node in change.restarted:
                 self.emit(Disconnect(node))
             what = [self._describe(change.joined, "joined"),
@@ -334,6 +346,14 @@ class Controller:
         boot = (self.membership.incarnation_of(node) if node in self.membership.members
                 else self.left_incarnation.get(node, 0))
         self.dead_incarnation[node] = max(self.dead_incarnation.get(node, 0), boot)
+        self.last_fenced_ms[node] = self.now_ms
+
+    def fence_finished(self, entry: dict[str, Any]) -> None:
+        """A fencing carried out by this node for the DC, or by another node, ended."""
+        if entry["state"] == "success" and entry["action"] != "on":
+            self.fenced(str(entry["target"]))
+        if self.is_dc:
+            self.duties.fencing.outcome(entry)
 
     def _number_view(self) -> None:
         """The DC gives each new view a number above every number it has heard."""
@@ -403,13 +423,18 @@ class Controller:
                                     "term": self.term}))
         elif kind == "exec":
             self._exec(sender, msg)
-        elif kind == "fence_event" and sender == self.dc:
-            from .dcfence import merge_history
-
+        elif kind == "fence_event" and sender in self.membership.members:
             entry = dict(msg["entry"])
             merge_history(self.fence_history, entry)
-            if entry.get("state") == "success" and entry.get("action") != "on":
-                self.fenced(str(entry.get("target")))
+            if entry["state"] != "pending":
+                self.fence_finished(entry)
+        elif kind == "fence_history" and sender in self.spec.names:
+            # past fencings, for the record only; sent as this node joins, often before
+            # it has heard the sender's heartbeat
+            for entry in msg["entries"]:
+                merge_history(self.fence_history, dict(entry))
+        elif kind == "fence_run":
+            self.peer_fencing.run_for(sender, msg)
         elif kind == "cancel":
             self.emit(CancelRecurring(msg.get("rsc"), msg.get("interval_ms")))
         elif kind == "write_reply":
@@ -485,6 +510,9 @@ class Controller:
                 self.emit(Reply(rid, {"ok": True, "result": self._cib_get(req)}))
             elif op == "fence_history":
                 self.emit(Reply(rid, {"ok": True, "result": list(self.fence_history)}))
+            elif op == "fence" and self.dc is not None and req.get("target") == self.name(
+                    self.dc):
+                self._fence_the_dc(rid, req)
             elif self.is_dc:
                 self.duties.write(req, lambda reply: self.emit(Reply(rid, reply)))
             elif self.dc is None:
@@ -492,10 +520,27 @@ class Controller:
                                   "one; writes are refused")
             else:
                 wait_ms = FENCE_TIMEOUT_MS if op == "fence" else FORWARD_TIMEOUT_MS
-                self.forwarded[rid] = self.now_ms + wait_ms
-                self.emit(Send(self.dc, {"t": "write", "rid": rid, "req": req}))
+                self.forward(rid, self.dc, {"t": "write", "rid": rid, "req": req}, wait_ms)
         except VigilError as exc:
             self.emit(Reply(rid, error_reply(exc)))
+
+    def _fence_the_dc(self, rid: int, req: dict[str, Any]) -> None:
+        """The DC does not fence itself: a member carries the fencing out (as Pacemaker's
+        fencer does), this one if it is not the DC, else the DC hands it to a peer."""
+        if self.is_dc:
+            self.peer_fencing.hand_over(rid, req)
+            return
+        self.peer_fencing.carry_out(
+            req, lambda reply: self.emit(Reply(rid, reply)),
+            f"{req.get('target')} is the DC and a client of this node asked for it")
+
+    def emit_reply(self, rid: int, reply: dict[str, Any]) -> None:
+        self.emit(Reply(rid, reply))
+
+    def forward(self, rid: int, node: int, msg: dict[str, Any], wait_ms: int) -> None:
+        """Send client request ``rid`` to ``node``; its ``write_reply`` answers the client."""
+        self.forwarded[rid] = (self.now_ms + wait_ms, node)
+        self.emit(Send(node, msg))
 
     def _cib_get(self, req: dict[str, Any]) -> dict[str, Any]:
         scope = req.get("scope")
@@ -508,11 +553,12 @@ class Controller:
         return {"xml": C.to_bytes(el).decode(), "version": list(C.version(self.cib))}
 
     def _expire_forwarded(self) -> None:
-        for rid, deadline in list(self.forwarded.items()):
+        for rid, (deadline, node) in list(self.forwarded.items()):
             if self.now_ms >= deadline:
                 del self.forwarded[rid]
+                who = "the DC" if node == self.dc else "the node carrying it out"
                 self.emit(Reply(rid, error_reply(Unavailable(
-                    f"the DC ({self.name(self.dc)}) did not answer in time; the request "
+                    f"{who} ({self.name(node)}) did not answer in time; the request "
                     "may or may not have been carried out"))))
 
     # ------------------------------------------------------------------ shutdown

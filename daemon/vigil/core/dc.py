@@ -10,7 +10,10 @@ Rules
   with whoever holds the newest replica then: a DC never carries on with an older copy.
 * Status follows membership: a member that joins (or restarted) gets a fresh history
   (its resources will be probed); a member that is lost keeps ``expected=member`` and is
-  therefore unclean; one that said ``leave`` is cleanly down.
+  therefore unclean; one that said ``leave`` is cleanly down, and so is one fenced
+  successfully (by this DC, an earlier one or a peer: ``Controller.last_fenced_ms``)
+  within ``FENCED_MEMBER_GRACE_MS``, its resource history forgotten. A joining member
+  gets the fencing history.
 * Every CIB change is sent to all members at once; a member whose heartbeat shows another
   version gets the CIB again (at most every two heartbeat intervals).
 * Writes are acknowledged only once a majority of votes (the DC included) holds the new
@@ -64,7 +67,7 @@ class PendingWrite:
     acked: set[int] = field(default_factory=set)
 
 
-FENCED_MEMBER_GRACE_MS = 60000  # a member fenced on request leaves the view within this
+FENCED_MEMBER_GRACE_MS = 60000  # a fenced member leaves the view within this
 
 
 class DcDuties:
@@ -80,9 +83,6 @@ class DcDuties:
         self.deadlines: dict[int, int] = {}  # action id -> deadline_ms
         self.sent: dict[int, tuple[tuple[int, int, int], int]] = {}  # node -> (version, at_ms)
         self.leaving: set[int] = set()
-        # members fenced on request: node -> when; their leaving the view right after is
-        # the fencing's effect, not a new failure to fence again
-        self.fenced_members: dict[int, int] = {}
         self.writes: dict[int, PendingWrite] = {}
         self.pids = itertools.count(1)
         self.fencing = DcFencing(self)
@@ -124,6 +124,7 @@ class DcDuties:
             self.ctrl.log("no longer DC: abandoning the running transition", "warning")
         self.active, self.synced, self.run = False, False, None
         self.deadlines.clear()
+        self.fencing.resign()
         self._fail_writes("the DC lost its role before a majority confirmed the write")
 
     def _synced(self) -> None:
@@ -155,12 +156,16 @@ class DcDuties:
                 S.clear_lrm(cib, node_id)
                 S.set_attr(cib, node_id, name, "shutdown", None)
                 self.leaving.discard(node_id)
-                self.fenced_members.pop(node_id, None)
             if online or ns is not None or node_id == c.spec.me:
-                fenced_at = self.fenced_members.get(node_id)
+                # fenced (by this DC, an earlier one or a peer) and not back since: its
+                # leaving the view is that fencing's effect, not a failure to fence again
+                fenced_at = c.last_fenced_ms.get(node_id)
                 just_fenced = (fenced_at is not None
                                and c.now_ms - fenced_at <= FENCED_MEMBER_GRACE_MS)
                 expected = "down" if node_id in self.leaving or just_fenced else None
+                if just_fenced and not online:
+                    S.clear_lrm(cib, node_id)
+                    S.set_attr(cib, node_id, name, "shutdown", None)
                 S.set_member(cib, node_id, name, online, expected)
         cib.set("have-quorum", "1" if c.membership.quorate else "0")
         cib.set("dc-uuid", str(c.spec.me))
@@ -200,6 +205,9 @@ class DcDuties:
                 new = listed
         self._sync_membership(new, change.joined | change.restarted)
         self.bump(new)
+        if c.fence_history:
+            for node in sorted(change.joined | change.restarted):
+                c.emit(Send(node, {"t": "fence_history", "entries": c.fence_history}))
         for node in change.left:
             self.sent.pop(node, None)
             if self.run:
@@ -436,6 +444,7 @@ class DcDuties:
                 c.log("the CIB pull was not answered: asking again", "warning")
                 self.take_over()
             return
+        self.fencing.tick()
         if self.run:
             for aid, deadline in list(self.deadlines.items()):
                 if c.now_ms >= deadline:
@@ -506,12 +515,16 @@ class DcDuties:
 
     def fence_done(self, ev: FenceDone) -> None:
         ok = self.fencing.done(ev)
-        aid = self._current_action(ev.token)
+        self.fence_action_done(ev.token, ok, f"fencing {ev.target}: {ev.reason}")
+
+    def fence_action_done(self, token: str, ok: bool, why: str) -> None:
+        """Complete the transition's fence action ``token`` names (if it still runs)."""
+        aid = self._current_action(token)
         if self.run is not None and aid is not None:
             self.deadlines.pop(aid, None)
             if not ok:
                 self.not_before_ms = self.ctrl.now_ms + 2 * RETRY_AFTER_FAILURE_MS
-            self._dispatch(self.run.result(aid, ok, f"fencing {ev.target}: {ev.reason}"))
+            self._dispatch(self.run.result(aid, ok, why))
 
     def _current_action(self, token: str) -> int | None:
         """The action id a ``TRANSITION:ACTION`` token names in the running transition."""

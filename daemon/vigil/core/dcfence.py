@@ -3,53 +3,60 @@
 Rules
 -----
 * Fence actions of a transition, and manual requests (``vigilctl fence``), are carried
-  out by the DC's own fencer with the devices and topology the CIB configures.
+  out by the DC's own fencer with the devices and topology the CIB configures. A request
+  to fence the DC is carried out by a peer (:mod:`.peerfence`); a transition's fence
+  action whose target is the DC is refused (the DC does not fence itself).
 * Only a confirmed fencing frees a node's resources: on success the target is marked
   cleanly down (``expected=down``) and its resource history is forgotten, so the
   scheduler recovers its resources elsewhere. A node still in the membership after a
   "successful" fencing (a device that did nothing) only loses its history: it is probed.
+  The same holds for a fencing another node carried out (the DC's own, by a peer).
+* A node is not fenced twice at once: when another member is already fencing the target
+  (a pending entry, requested less than the fence timeout ago), the DC waits for that
+  outcome and completes its own action from it; a failure counts as one of its own, and
+  no outcome within the fence timeout fails the action, so the next transition fences.
 * ``stonith-max-attempts`` (default 10) failed fencings of one target stop further tries:
   the node stays unclean, its resources blocked, and status says why, until the node
   rejoins or an operator fences it by hand.
-* The DC never fences itself. Every history entry is sent to all members, so
-  ``vigilctl fence history`` answers the same on every node.
+* Every history entry is sent to all members, so ``vigilctl fence history`` answers the
+  same on every node.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..errors import CibInvalid, FencingError
+from ..errors import FencingError, Unavailable, VigilError
 from . import cib as C
 from . import status as S
-from .events import Fence, FenceDone, Send
+from .durations import parse_duration_ms
+from .events import Fence, FenceDone
 from .graph import Action
+from .peerfence import (
+    check_request,
+    entry_dict,
+    finished_reply,
+    publish,
+    running_elsewhere,
+)
 
 if TYPE_CHECKING:
     from .dc import DcDuties
 
 Respond = Callable[[dict[str, Any]], None]
-HISTORY_LIMIT = 500
 
 
-def entry_dict(target: str, action: str, state: str, device: str, origin: str,
-               requested: float, completed: float | None, reason: str = "") -> dict[str, Any]:
-    return {"target": target, "action": action, "state": state, "device": device,
-            "origin": origin, "requested": requested, "completed": completed,
-            "reason": reason}
+@dataclass(frozen=True)
+class Joined:
+    """A fence action of the DC that waits for another node's fencing of its target."""
 
-
-def merge_history(history: list[dict[str, Any]], entry: dict[str, Any]) -> None:
-    """Add an entry, or replace the pending one it finishes (same target/action/time)."""
-    key = (entry["target"], entry["action"], entry["requested"])
-    for i, old in enumerate(history):
-        if (old["target"], old["action"], old["requested"]) == key:
-            history[i] = entry
-            return
-    history.append(entry)
-    del history[:-HISTORY_LIMIT]
+    target: str
+    requested: float  # the other fencing's, which identifies its entries
+    origin: str
+    deadline_ms: int
 
 
 class DcFencing:
@@ -58,12 +65,17 @@ class DcFencing:
         self.failures: dict[str, int] = {}
         self.tokens = itertools.count(1)
         self.manual: dict[str, Respond] = {}
+        self.joined: dict[str, Joined] = {}  # token -> the other fencing it waits for
 
     def _max_attempts(self) -> int:
         value = C.get_property(self.dc.ctrl.cib, "stonith-max-attempts") or "10"
         return int(value) if value.isdigit() and int(value) > 0 else 10
 
-    def start(self, token: str, target: str, action: str) -> str | None:
+    def _timeout_ms(self) -> int:
+        text = C.get_property(self.dc.ctrl.cib, "stonith-timeout")
+        return parse_duration_ms(text, 60000) or 60000
+
+    def start(self, token: str, target: str, action: str, timeout_ms: int) -> str | None:
         """Start fencing; return a reason when it cannot even be tried."""
         c = self.dc.ctrl
         if target == c.spec.my_name:
@@ -74,30 +86,34 @@ class DcFencing:
             return (f"fencing {target} failed {self.failures[target]} times "
                     f"(stonith-max-attempts): giving up; the node stays unclean and its "
                     f"resources blocked until it rejoins or is fenced by hand")
+        other = running_elsewhere(c, target, timeout_ms) if action != "on" else None
+        if other is not None:
+            self.joined[token] = Joined(target, other["requested"], other["origin"],
+                                        c.now_ms + timeout_ms)
+            c.log(f"not fencing {target} ({action}) a second time: {other['origin']} is "
+                  f"fencing it ({other['action']}, requested at {other['requested']}); "
+                  "waiting for its outcome")
+            return None
         requested = round(c.wall_s, 3)
-        self._publish(entry_dict(target, action, "pending", "", c.spec.my_name, requested,
-                                 None))
+        publish(c, entry_dict(target, action, "pending", "", c.spec.my_name, requested,
+                              None))
         c.emit(Fence(token, target, action, requested))
         return None
 
     def transition_action(self, token: str, action: Action) -> str | None:
-        return self.start(token, action.node or "", action.task)
+        return self.start(token, action.node or "", action.task, action.timeout_ms)
 
     def manual_request(self, req: dict[str, Any], respond: Respond) -> None:
         from .controller import error_reply
 
-        target = str(req.get("target") or "")
-        action = str(req.get("action") or "reboot")
-        if action not in ("reboot", "off", "on"):
-            respond(error_reply(CibInvalid(f"fence action must be reboot, off or on, "
-                                           f"not {action!r}")))
-            return
-        if req.get("confirm") is not True:
-            respond(error_reply(CibInvalid("fencing needs confirm: true")))
+        try:
+            target, action = check_request(req, self.dc.ctrl.spec.names.values())
+        except VigilError as exc:
+            respond(error_reply(exc))
             return
         token = f"manual:{next(self.tokens)}"
         self.failures.pop(target, None)  # an operator asked: try again
-        why = self.start(token, target, action)
+        why = self.start(token, target, action, self._timeout_ms())
         if why:
             respond(error_reply(FencingError(why)))
             return
@@ -108,7 +124,7 @@ class DcFencing:
         c = self.dc.ctrl
         entry = entry_dict(ev.target, ev.action, "success" if ev.ok else "failed", ev.device,
                            c.spec.my_name, ev.requested, ev.completed, ev.reason)
-        self._publish(entry)
+        publish(c, entry)
         if ev.ok:
             self.failures.pop(ev.target, None)
             if ev.action != "on":
@@ -116,25 +132,71 @@ class DcFencing:
             self._confirm(ev.target, ev.action)
             c.log(f"fenced {ev.target} ({ev.action}) with {ev.device}")
         else:
-            self.failures[ev.target] = self.failures.get(ev.target, 0) + 1
-            c.log(f"fencing {ev.target} failed (attempt {self.failures[ev.target]}): "
-                  f"{ev.reason}", "error")
+            self._failed(ev.target, ev.reason)
         respond = self.manual.pop(ev.token, None)
         if respond is not None:
-            from .controller import error_reply
-
-            respond({"ok": True, "result": entry} if ev.ok else
-                    error_reply(FencingError(f"fencing {ev.target} failed: {ev.reason}")))
+            respond(finished_reply(entry))
         return ev.ok
 
-    def _confirm(self, target: str, action: str) -> None:
+    def outcome(self, entry: dict[str, Any]) -> None:
+        """Another node's fencing ended (or this node's, carried out for the DC's own)."""
         c = self.dc.ctrl
-        node_id = c.spec.node_id(target)
+        target, ok = entry["target"], entry["state"] == "success"
+        waiting = [t for t, j in self.joined.items()
+                   if (j.target, j.requested) == (target, entry["requested"])]
+        if ok and entry["action"] != "on":
+            self.failures.pop(target, None)
+            c.log(f"{target} was fenced ({entry['action']}) by {entry['origin']} with "
+                  f"{entry['device']}")
+            self._confirm(target, entry["action"])
+        elif not ok and waiting:
+            self._failed(target, f"by {entry['origin']}: {entry['reason']}")
+        for token in waiting:
+            del self.joined[token]
+            self._finish(token, entry, ok, f"fencing {target} by {entry['origin']}: "
+                                           f"{entry['reason'] or entry['state']}")
+
+    def tick(self) -> None:
+        """Give up waiting for another node's fencing that did not end in time."""
+        c = self.dc.ctrl
+        for token, j in list(self.joined.items()):
+            if c.now_ms < j.deadline_ms:
+                continue
+            del self.joined[token]
+            why = (f"{j.origin}'s fencing of {j.target} (requested at {j.requested}) "
+                   "did not end in time")
+            c.log(f"{why}: fencing it again", "warning")
+            entry = entry_dict(j.target, "", "failed", "", j.origin, j.requested, None, why)
+            self._finish(token, entry, False, why)
+
+    def resign(self) -> None:
+        """No longer DC: the actions waiting for another node's fencing are abandoned."""
+        from .controller import error_reply
+
+        for token in list(self.joined):
+            del self.joined[token]
+            respond = self.manual.pop(token, None)
+            if respond is not None:
+                respond(error_reply(Unavailable(
+                    "the DC lost its role while waiting for another node's fencing; read "
+                    "the fencing history")))
+
+    def _finish(self, token: str, entry: dict[str, Any], ok: bool, why: str) -> None:
+        respond = self.manual.pop(token, None)
+        if respond is not None:
+            respond(finished_reply(entry))
+        self.dc.fence_action_done(token, ok, why)
+
+    def _failed(self, target: str, reason: str) -> None:
+        self.failures[target] = self.failures.get(target, 0) + 1
+        self.dc.ctrl.log(f"fencing {target} failed (attempt {self.failures[target]}): "
+                         f"{reason}", "error")
+
+    def _confirm(self, target: str, action: str) -> None:
+        node_id = self.dc.ctrl.spec.node_id(target)
         if node_id is None or action == "on":
             return
-        still_member = node_id in c.membership.members
-        if still_member:
-            self.dc.fenced_members[node_id] = c.now_ms
+        still_member = node_id in self.dc.ctrl.membership.members
 
         def edit(cib: C.Element) -> None:
             if not still_member:
@@ -144,14 +206,5 @@ class DcFencing:
 
         self.dc.status_edit(f"{target} is confirmed fenced", edit)
 
-    def _publish(self, entry: dict[str, Any]) -> None:
-        c = self.dc.ctrl
-        merge_history(c.fence_history, entry)
-        for node in c.membership.members - {c.spec.me}:
-            c.emit(Send(node, {"t": "fence_event", "entry": entry}))
-
     def blocked(self) -> dict[str, int]:
         return {t: n for t, n in self.failures.items() if n >= self._max_attempts()}
-
-
-
