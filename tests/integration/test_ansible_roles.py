@@ -528,7 +528,11 @@ def test_fence_drill_fences_a_node_and_waits_until_it_rejoins(env: Env) -> None:
             ],
         )
     )
-    pid = env.pid("node3")
+    # the DC first (a peer fences it), then another node (the new DC fences it)
+    dc = env.status()["dc"]
+    other = next(n for n in NODES if n != dc)
+    pids = {n: env.pid(n) for n in NODES}
+    started = time.time()
     report_path = env.tmp / "fence.yml"
     out = check(
         env.run(
@@ -536,24 +540,29 @@ def test_fence_drill_fences_a_node_and_waits_until_it_rejoins(env: Env) -> None:
             vigil_validate_report_path=str(report_path),
             vigil_validate_require_fencing=True,
             vigil_validate_fence_drill=True,
-            vigil_validate_fence_nodes=["node3"],
+            vigil_validate_fence_nodes=[dc, other],
             vigil_validate_fence_start_daemon=True,
         )
     )
     report = yaml.safe_load(report_path.read_text())
     assert [(c["name"], c["result"]) for c in report["checks"]] == [
         ("health", "passed"),
-        ("fence drill node3", "passed"),
+        (f"fence drill {dc}", "passed"),
+        (f"fence drill {other}", "passed"),
     ], out[-4000:]
-    entry = report["checks"][1]["details"]["history"]
-    assert (entry["target"], entry["action"], entry["state"], entry["device"]) == (
-        "node3",
-        "reboot",
-        "success",
-        "fence-loop",
-    )
-    # the cluster's own history has it, the node's daemon was cut off and started again
+    for check_, node in zip(report["checks"][1:], (dc, other), strict=True):
+        entry = check_["details"]["history"]
+        assert (entry["target"], entry["action"], entry["state"], entry["device"]) == (
+            node, "reboot", "success", "fence-loop")
+        # carried out by the node the drill asked, not by the target; a new boot came back
+        assert entry["origin"] == check_["details"]["asked"] != node
+        assert check_["details"]["new_boot"] in (True, "True")
+    # the cluster's own history has each fencing once: the DC elected after the old DC was
+    # fenced did not fence it a second time
     history = json.loads(env.vigilctl("fence", "history", "--json").stdout)
-    assert any(e["target"] == "node3" and e["requested"] == entry["requested"] for e in history)
-    assert env.pid("node3") != pid
-    assert all(n["online"] and not n["unclean"] for n in env.status()["nodes"])
+    recent = [(e["target"], e["state"]) for e in history if e["requested"] >= started - 1]
+    assert sorted(recent) == sorted([(dc, "success"), (other, "success")]), history
+    assert all(env.pid(n) != pids[n] for n in (dc, other))
+    status = env.status()
+    assert all(n["online"] and not n["unclean"] for n in status["nodes"])
+    assert status["dc"] is not None

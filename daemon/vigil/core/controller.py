@@ -11,9 +11,10 @@ Theory of operation
   members after each change and to any member whose heartbeat shows another version. A
   new DC first pulls the newest CIB any member advertises (``cib_pull``/``cib_push``)
   before it writes or schedules.
-* Client writes go to the DC (``write``/``write_reply``); reads are answered locally.
-  A request to fence the DC is carried out by a peer (:mod:`.peerfence`): a member asked
-  for it runs it itself; the DC asked for it hands it to another member (``fence_run``).
+* Client writes go to the DC (``write``/``write_reply``); reads are answered locally
+  (:mod:`.clients`). A request to fence the DC is carried out by a peer
+  (:mod:`.peerfence`): a member asked for it runs it itself; the DC asked for it hands it
+  to another member (``fence_run``).
 * Fencing history entries (``fence_event``) are accepted from any member and merged; a
   node that joins gets the DC's history (``fence_history``).
 * Actions: the DC sends ``exec`` to the node that must run an action; that node runs it
@@ -31,8 +32,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..errors import CibInvalid, ProtocolError, Unavailable, VigilError
+from ..errors import ProtocolError, VigilError
 from . import cib as C
+from .clients import ClientRequests
 from .codec import action_from_dict, action_to_dict, result_to_dict
 from .dc import DcDuties
 from .election import choose_dc
@@ -53,16 +55,14 @@ from .events import (
     PeerMessage,
     Persist,
     Reconfigure,
-    Reply,
     Send,
     ShutdownRequested,
     Tick,
 )
 from .membership import Membership
-from .peerfence import FENCE_TIMEOUT_MS, PeerFencing, merge_history
-from .statusview import active_on, status_view
+from .peerfence import PeerFencing, merge_history
+from .statusview import active_on
 
-FORWARD_TIMEOUT_MS = 10000
 SHUTDOWN_TIMEOUT_MS = 120000
 UNREPORTED_KEPT = 64  # results kept for the next DC while there is none
 
@@ -117,7 +117,7 @@ class Controller:
         self.last_hb_ms = -10**9
         self.view_changed_ms = now_ms
         self.call_id = 0
-        self.forwarded: dict[int, tuple[int, int]] = {}  # client rid -> (deadline_ms, node)
+        self.clients = ClientRequests(self)
         self.shutdown_since: int | None = None
         self.fence_history: list[dict[str, Any]] = []
         # node -> when it was last fenced successfully (by anyone; forgotten when it
@@ -199,7 +199,7 @@ class Controller:
                 return
             self._on_message(event.sender, event.msg)
         elif isinstance(event, ClientRequest):
-            self._on_client(event.rid, event.request)
+            self.clients.request(event.rid, event.request)
         elif isinstance(event, AgentDone):
             self._report(event.token, event.action, event.result, "exec_result")
         elif isinstance(event, MonitorChanged):
@@ -245,7 +245,7 @@ class Controller:
             self.last_hb_ms = self.now_ms
             self.emit(Broadcast(self._heartbeat()))
         self._elect()
-        self._expire_forwarded()
+        self.clients.expire()
         self.duties.tick()
         self._shutdown_progress()
 
@@ -438,9 +438,7 @@ class Controller:
         elif kind == "cancel":
             self.emit(CancelRecurring(msg.get("rsc"), msg.get("interval_ms")))
         elif kind == "write_reply":
-            rid = int(msg["rid"])
-            if self.forwarded.pop(rid, None) is not None:
-                self.emit(Reply(rid, msg["reply"]))
+            self.clients.answered(int(msg["rid"]), msg["reply"])
         elif self.is_dc:
             self.duties.message(sender, kind, msg)
 
@@ -499,67 +497,6 @@ class Controller:
             self.duties.message(self.spec.me, str(msg["t"]), msg)
         elif self.dc is not None:
             self.emit(Send(self.dc, msg))
-
-    # ------------------------------------------------------------------ clients
-    def _on_client(self, rid: int, req: dict[str, Any]) -> None:
-        op = req.get("op")
-        try:
-            if op == "status":
-                self.emit(Reply(rid, {"ok": True, "result": status_view(self)}))
-            elif op == "cib_get":
-                self.emit(Reply(rid, {"ok": True, "result": self._cib_get(req)}))
-            elif op == "fence_history":
-                self.emit(Reply(rid, {"ok": True, "result": list(self.fence_history)}))
-            elif op == "fence" and self.dc is not None and req.get("target") == self.name(
-                    self.dc):
-                self._fence_the_dc(rid, req)
-            elif self.is_dc:
-                self.duties.write(req, lambda reply: self.emit(Reply(rid, reply)))
-            elif self.dc is None:
-                raise Unavailable("no DC: the cluster has no quorum or is still electing "
-                                  "one; writes are refused")
-            else:
-                wait_ms = FENCE_TIMEOUT_MS if op == "fence" else FORWARD_TIMEOUT_MS
-                self.forward(rid, self.dc, {"t": "write", "rid": rid, "req": req}, wait_ms)
-        except VigilError as exc:
-            self.emit(Reply(rid, error_reply(exc)))
-
-    def _fence_the_dc(self, rid: int, req: dict[str, Any]) -> None:
-        """The DC does not fence itself: a member carries the fencing out (as Pacemaker's
-        fencer does), this one if it is not the DC, else the DC hands it to a peer."""
-        if self.is_dc:
-            self.peer_fencing.hand_over(rid, req)
-            return
-        self.peer_fencing.carry_out(
-            req, lambda reply: self.emit(Reply(rid, reply)),
-            f"{req.get('target')} is the DC and a client of this node asked for it")
-
-    def emit_reply(self, rid: int, reply: dict[str, Any]) -> None:
-        self.emit(Reply(rid, reply))
-
-    def forward(self, rid: int, node: int, msg: dict[str, Any], wait_ms: int) -> None:
-        """Send client request ``rid`` to ``node``; its ``write_reply`` answers the client."""
-        self.forwarded[rid] = (self.now_ms + wait_ms, node)
-        self.emit(Send(node, msg))
-
-    def _cib_get(self, req: dict[str, Any]) -> dict[str, Any]:
-        scope = req.get("scope")
-        if scope in (None, "", "all"):
-            el = self.cib
-        elif scope in ("configuration", "status"):
-            el = C.child(self.cib, scope)
-        else:
-            raise CibInvalid(f"scope must be configuration or status, got {scope!r}")
-        return {"xml": C.to_bytes(el).decode(), "version": list(C.version(self.cib))}
-
-    def _expire_forwarded(self) -> None:
-        for rid, (deadline, node) in list(self.forwarded.items()):
-            if self.now_ms >= deadline:
-                del self.forwarded[rid]
-                who = "the DC" if node == self.dc else "the node carrying it out"
-                self.emit(Reply(rid, error_reply(Unavailable(
-                    f"{who} ({self.name(node)}) did not answer in time; the request "
-                    "may or may not have been carried out"))))
 
     # ------------------------------------------------------------------ shutdown
     def _on_shutdown(self, reason: str) -> None:

@@ -174,12 +174,12 @@ class PeerFencing:
                 raise FencingError("the DC does not fence itself and no other member can "
                                    "carry the fencing out")
         except VigilError as exc:
-            c.emit_reply(rid, error_reply(exc))
+            c.clients.reply(rid, error_reply(exc))
             return
         peer = peers[0]
         c.log(f"asked to fence this node, the DC ({action}): {c.name(peer)} carries it out "
               "(the DC does not fence itself)")
-        c.forward(rid, peer, {"t": "fence_run", "rid": rid, "req": req}, FENCE_TIMEOUT_MS)
+        c.clients.forward(rid, peer, {"t": "fence_run", "rid": rid, "req": req}, FENCE_TIMEOUT_MS)
 
     def run_for(self, sender: int, msg: dict[str, Any]) -> None:
         """The DC (``sender``) asks this node to fence it."""
