@@ -228,3 +228,81 @@ def test_the_dc_asked_to_fence_itself_hands_the_fencing_to_a_peer(cluster3):
     histories = c.wait(fenced, 10, f"{dc}'s fencing to be recorded")
     assert histories[0] == histories[1] and len(histories[0]) == 1, histories
     assert histories[0][0]["origin"] == min(others), "the lowest-id other member fenced it"
+
+
+STUCK_AGENT = """#!/bin/sh
+# An OCF agent whose stop fails while $OCF_RESKEY_stuck exists (a resource that cannot be
+# stopped: Pacemaker's answer is to fence its node). State in $OCF_RESKEY_state.
+: "${OCF_RESKEY_state:?}"
+case "$1" in
+  meta-data) cat <<'XML'
+<?xml version="1.0"?>
+<resource-agent name="stuck" version="1.0"><version>1.1</version>
+<longdesc lang="en">Test agent whose stop can fail.</longdesc><shortdesc lang="en">stuck</shortdesc>
+<parameters>
+<parameter name="state" unique-group="state"><content type="string"/></parameter>
+<parameter name="stuck"><content type="string"/></parameter>
+</parameters>
+<actions><action name="start" timeout="10s"/><action name="stop" timeout="10s"/>
+<action name="monitor" timeout="10s" interval="10s"/><action name="meta-data" timeout="5s"/>
+</actions></resource-agent>
+XML
+    exit 0;;
+  start) touch "$OCF_RESKEY_state"; exit 0;;
+  stop) [ -e "$OCF_RESKEY_stuck" ] && exit 1; rm -f "$OCF_RESKEY_state"; exit 0;;
+  monitor) [ -e "$OCF_RESKEY_state" ] && exit 0; exit 7;;
+  *) exit 3;;
+esac
+"""
+
+
+def test_a_resource_that_cannot_stop_on_the_dc_gets_the_dc_fenced_by_a_peer(tmp_path):
+    """The scheduler fences the node where a stop failed (on-fail=fence); that node is the
+    DC, whose transition hands the fencing to a peer (as Pacemaker's fencer does). The DC
+    is fenced once and the resource starts where it was moved."""
+    from vigil.testing.loop import LoopCluster
+
+    root = tmp_path / "agents"
+    agent = root / "resource.d" / "test" / "stuck"
+    agent.parent.mkdir(parents=True)
+    agent.write_text(STUCK_AGENT)
+    agent.chmod(0o755)
+    stuck = tmp_path / "stuck"
+
+    def add_root(node, cfg):
+        cfg["agent_roots"] = [str(root)]
+
+    c = LoopCluster(tmp_path / "cluster", size=3, config_hook=add_root)
+    try:
+        c.start()
+        dc = c.wait_quorate()
+        c.ctl(dc, "cib_put", section="resources", xml=fence_device_xml(c), mode="create")
+        c.ctl(dc, "resource_create", id="s", agent="ocf:test:stuck",
+              params={"state": str(tmp_path / "s.state"), "stuck": str(stuck)})
+        call(c.socket(dc), "resource_move", id="s", node=dc)
+        c.wait(lambda: c.where(dc, "s") == [dc], 30, "s to run on the DC")
+        c.wait(lambda: c.where(dc, "fence-loop"), 20, "the fence device to start")
+        others = [n for n in c.names if n != dc]
+        stuck.touch()  # from now on s cannot stop
+        call(c.socket(dc), "resource_move", id="s", node=others[-1])
+        c.procs.pop(dc).wait(30)  # fenced: fence_vigil_loopback killed it
+        new_dc = c.wait_quorate(others)
+        stuck.unlink()
+        c.wait(lambda: c.where(new_dc, "s") == [others[-1]], 30, "s to start where it moved")
+
+        def fenced():
+            found = [[e for e in c.ctl(n, "fence_history") if e["target"] == dc]
+                     for n in others]
+            return found if all(f and f[-1]["state"] == "success" for f in found) else None
+
+        histories = c.wait(fenced, 10, f"{dc}'s fencing to be recorded")
+        time.sleep(3)  # several deadtimes: a second fencing would have happened by now
+        histories = [[e for e in c.ctl(n, "fence_history") if e["target"] == dc]
+                     for n in others]
+        assert histories[0] == histories[1] and len(histories[0]) == 1, histories
+        assert histories[0][0]["origin"] == min(others), histories
+        assert "the transition fences this node, the DC" in c.log_path(dc).read_text()
+        state = [n for n in c.status(new_dc)["nodes"] if n["name"] == dc][0]
+        assert not state["online"] and not state["unclean"], state
+    finally:
+        c.close()

@@ -11,7 +11,8 @@ from typing import Any
 
 from vigil.core import cib as C
 from vigil.core.controller import Controller
-from vigil.core.events import Command, Fence, FenceDone
+from vigil.core.events import AgentDone, Command, Execute, Fence, FenceDone
+from vigil.core.execmodel import AgentResult
 from vigil.core.statusview import status_view
 from vigil.testing.simnet import SimCluster, SimNode
 
@@ -26,8 +27,11 @@ class FencingSim(SimCluster):
         self.outcomes = list(outcomes)
         self.fence_ms = fence_ms
         self.fences: list[tuple[int, str, str, int]] = []  # (node, target, action, at_ms)
+        self.stop_fails: set[str] = set()
 
     def _do(self, src: int, cmd: Command) -> None:
+        if self._execute(src, cmd):
+            return
         if not isinstance(cmd, Fence):
             super()._do(src, cmd)
             return
@@ -43,6 +47,15 @@ class FencingSim(SimCluster):
             cmd.token, cmd.target, cmd.action, outcome == "ok",
             "fence-sim" if outcome == "ok" else "", "" if outcome == "ok" else "no power",
             cmd.requested, WALL0 + done_ms / 1000))
+
+    def _execute(self, src: int, cmd: Command) -> bool:
+        """Stops of a resource in ``self.stop_fails`` fail (rc 1); False: not handled."""
+        if (isinstance(cmd, Execute) and cmd.action.task == "stop"
+                and cmd.action.rsc in self.stop_fails):
+            self._at(self.now_ms + 1, src,
+                     AgentDone(cmd.token, cmd.action, AgentResult(1, 0, "cannot stop", 1, "")))
+            return True
+        return False
 
     def restart(self, node_id: int) -> None:
         """The fenced node boots again: a new process with an empty memory."""
@@ -207,3 +220,18 @@ def test_requests_for_other_nodes_still_go_to_the_dc_and_bad_ones_are_refused() 
     assert sim.fences == []
     entry = ctl(sim, 3, ms=500, op="fence", target="node2", action="reboot", confirm=True)
     assert entry["origin"] == "node1" and [f[:2] for f in sim.fences] == [(1, "node2")]
+
+
+def test_a_stop_that_fails_on_the_dc_gets_the_dc_fenced_by_a_peer() -> None:
+    """The scheduler fences the node where a stop failed (on-fail=fence); when that node is
+    the DC, its transition hands the fencing to a peer, and d is recovered elsewhere."""
+    sim = cluster(["ok"], fence_ms=100)
+    sim.stop_fails.add("d")
+    ctl(sim, 2, op="resource_move", id="d", node="node3")  # d must stop on node1, the DC
+    sim.run(6000)
+    assert [f[:3] for f in sim.fences] == [(2, "node1", "reboot")], sim.fences
+    assert sim.dcs() == {2: 2, 3: 2}
+    assert not node1_state(sim, 2)["unclean"]
+    assert "d" in sim.nodes[3].running, "recovered where it was moved"
+    entries = history(sim, 3)
+    assert [(e["origin"], e["state"]) for e in entries] == [("node2", "success")], entries

@@ -4,8 +4,8 @@ Rules
 -----
 * Fence actions of a transition, and manual requests (``vigilctl fence``), are carried
   out by the DC's own fencer with the devices and topology the CIB configures. A request
-  to fence the DC is carried out by a peer (:mod:`.peerfence`); a transition's fence
-  action whose target is the DC is refused (the DC does not fence itself).
+  to fence the DC is carried out by a peer (:mod:`.peerfence`), and so is a transition's
+  fence action whose target is the DC (``fence_run`` to the lowest-id other member).
 * Only a confirmed fencing frees a node's resources: on success the target is marked
   cleanly down (``expected=down``) and its resource history is forgotten, so the
   scheduler recovers its resources elsewhere. A node still in the membership after a
@@ -33,7 +33,7 @@ from ..errors import FencingError, Unavailable, VigilError
 from . import cib as C
 from . import status as S
 from .durations import parse_duration_ms
-from .events import Fence, FenceDone
+from .events import Fence, FenceDone, Send
 from .graph import Action
 from .peerfence import (
     check_request,
@@ -79,7 +79,7 @@ class DcFencing:
         """Start fencing; return a reason when it cannot even be tried."""
         c = self.dc.ctrl
         if target == c.spec.my_name:
-            return "the DC does not fence itself"
+            return self._by_peer(token, action, timeout_ms)
         if c.spec.node_id(target) is None:
             return f"{target} is not a node of this cluster"
         if self.failures.get(target, 0) >= self._max_attempts():
@@ -98,6 +98,24 @@ class DcFencing:
         publish(c, entry_dict(target, action, "pending", "", c.spec.my_name, requested,
                               None))
         c.emit(Fence(token, target, action, requested))
+        return None
+
+    def _by_peer(self, token: str, action: str, timeout_ms: int) -> str | None:
+        """The transition fences this node, the DC (a stop that failed here, say): the
+        lowest-id other member carries it out, as Pacemaker's fencer does; its entries
+        (same ``requested``) complete the action, if this node is still there to see."""
+        c = self.dc.ctrl
+        peers = sorted(c.membership.members - {c.spec.me})
+        if not peers:
+            return "the DC does not fence itself and no other member can carry it out"
+        requested = round(c.wall_s, 3)
+        peer = c.name(peers[0]) or str(peers[0])
+        self.joined[token] = Joined(c.spec.my_name, requested, peer, c.now_ms + timeout_ms)
+        c.log(f"the transition fences this node, the DC ({action}): {peer} carries it out",
+              "warning")
+        c.emit(Send(peers[0], {"t": "fence_run", "rid": 0, "requested": requested,
+                               "req": {"op": "fence", "target": c.spec.my_name,
+                                       "action": action, "confirm": True}}))
         return None
 
     def transition_action(self, token: str, action: Action) -> str | None:

@@ -118,8 +118,10 @@ class PeerFencing:
         # token -> (the pending entry, who gets the answer)
         self.running: dict[str, tuple[dict[str, Any], Respond]] = {}
 
-    def carry_out(self, req: dict[str, Any], respond: Respond, why: str) -> None:
-        """Fence the DC with this node's devices; ``why`` says who asked (for the log)."""
+    def carry_out(self, req: dict[str, Any], respond: Respond, why: str,
+                  requested: float | None = None) -> None:
+        """Fence the DC with this node's devices; ``why`` says who asked (for the log);
+        ``requested``: the time the DC chose, when its transition asked."""
         from .controller import error_reply
 
         c = self.ctrl
@@ -132,7 +134,7 @@ class PeerFencing:
             respond(error_reply(exc))
             return
         token = f"peer:{next(self.tokens)}"
-        requested = round(c.wall_s, 3)
+        requested = requested if requested is not None else round(c.wall_s, 3)
         entry = entry_dict(target, action, "pending", "", c.spec.my_name, requested, None)
         c.log(f"fencing {target} ({action}) for the DC's own fencing: {why}")
         publish(c, entry)
@@ -197,4 +199,6 @@ class PeerFencing:
                 f"{c.name(sender)} asked to fence {req.get('target')}, but only the DC "
                 f"this node follows ({c.name(c.dc)}) may ask to be fenced")))
             return
-        self.carry_out(req, respond, f"{c.name(sender)} is the DC and asked for it")
+        chosen = msg.get("requested")
+        self.carry_out(req, respond, f"{c.name(sender)} is the DC and asked for it",
+                       float(chosen) if isinstance(chosen, (int, float)) else None)
