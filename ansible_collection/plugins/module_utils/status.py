@@ -50,7 +50,6 @@ def restart_order(status):
                                            name == dc, names.index(name)))
 
 
-
 def condition_met(params, facts):
     wait_for = params["wait_for"]
     if wait_for == "dc":

@@ -20,9 +20,9 @@ description:
     C(pcmk_host_map), or asking the agent).
   - The DC carries the fencing out. When O(node) is the DC, the node behind O(socket)
     carries it out itself (as Pacemaker's fencer does), and the DC elected next does not
-    fence it again. The node behind O(socket) should not be the target: after a reboot or
-    off its answer never comes (the module then fails with C(error_kind=protocol)); use
-    another node's socket.
+    fence it again. The node behind O(socket) should not be the target - after a reboot or
+    off its answer never comes (the module then fails with C(error_kind=protocol)) - so
+    use another node's socket.
   - A successful V(reboot) or V(off) also tells the cluster the node is down, so its
     resources are recovered elsewhere.
 version_added: 0.1.0
