@@ -22,8 +22,8 @@ WALL0 = 1_700_000_000
 class FencingSim(SimCluster):
     """SimCluster whose nodes can fence: outcomes are "ok", "fail" or "hang" (no answer)."""
 
-    def __init__(self, outcomes: list[str], fence_ms: int = 100) -> None:
-        super().__init__(3)
+    def __init__(self, outcomes: list[str], fence_ms: int = 100, size: int = 3) -> None:
+        super().__init__(size)
         self.outcomes = list(outcomes)
         self.fence_ms = fence_ms
         self.fences: list[tuple[int, str, str, int]] = []  # (node, target, action, at_ms)
@@ -74,11 +74,11 @@ def ctl(sim: SimCluster, at: int, ms: int = 300, **req: Any) -> dict[str, Any]:
 
 
 def cluster(outcomes: list[str], fence_ms: int = 100,
-            stonith_timeout: str | None = None) -> FencingSim:
-    """Three nodes, node1 the DC, a fence device and resource ``d`` on node1."""
-    sim = FencingSim(outcomes, fence_ms)
+            stonith_timeout: str | None = None, size: int = 3) -> FencingSim:
+    """Three nodes (or ``size``), node1 the DC, a fence device and resource ``d`` on node1."""
+    sim = FencingSim(outcomes, fence_ms, size)
     sim.run(3000)
-    assert sim.dcs() == {1: 1, 2: 1, 3: 1}
+    assert sim.dcs() == {n: 1 for n in range(1, size + 1)}
     dev = C.primitive_element("fence-sim", "stonith:fence_sim", {"pcmk_host_list":
                                                                    "node1 node2 node3"})
     ctl(sim, 2, section="resources", xml=C.to_bytes(dev).decode(), mode="create",
@@ -235,3 +235,29 @@ def test_a_stop_that_fails_on_the_dc_gets_the_dc_fenced_by_a_peer() -> None:
     assert "d" in sim.nodes[3].running, "recovered where it was moved"
     entries = history(sim, 3)
     assert [(e["origin"], e["state"]) for e in entries] == [("node2", "success")], entries
+
+
+def test_a_fencing_whose_node_leaves_is_recorded_failed_and_done_again_at_once() -> None:
+    """node3 fences node1, the DC, and dies before the outcome: the next DC records that
+    fencing as failed (nobody can know how it ended) and fences node1 itself at once,
+    not after the fence timeout."""
+    sim = cluster(["hang", "ok"], fence_ms=100, size=5)
+    sim.request(3, op="fence", target="node1", action="reboot", confirm=True)
+    sim.run(10)
+    sim.kill(1)
+    sim.run(3000)
+    assert sim.dcs() == {2: 2, 3: 2, 4: 2, 5: 2}
+    assert sim.nodes[2].ctrl.duties.fencing.joined, "waiting for node3's fencing"
+    killed_ms = sim.now_ms
+    sim.kill(3)
+    sim.run(4000)  # far less than the 60 s fence timeout
+    # node1 fenced by node2 once node3 is seen gone (node3, lost too, is fenced after it)
+    node1_fences = [f for f in sim.fences if f[1] == "node1"]
+    assert [f[:2] for f in node1_fences] == [(3, "node1"), (2, "node1")], sim.fences
+    assert node1_fences[1][3] - killed_ms < 4000
+    entries = history(sim, 4)
+    assert [(e["origin"], e["state"]) for e in entries] == [("node3", "failed"),
+                                                              ("node2", "success")], entries
+    assert "left the cluster" in entries[0]["reason"]
+    assert history(sim, 2) == history(sim, 5) == entries
+    assert not node1_state(sim, 2)["unclean"]

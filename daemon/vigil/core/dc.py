@@ -210,6 +210,7 @@ class DcDuties:
                 c.emit(Send(node, {"t": "fence_history", "entries": c.fence_history}))
         for node in change.left:
             self.sent.pop(node, None)
+            self.fencing.origin_left(c.name(node) or "")
             if self.run:
                 for action in self.run.pending_on(c.name(node) or ""):
                     self.run.result(action.id, False, f"{action.node} left during {action.key}")

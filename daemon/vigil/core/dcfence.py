@@ -15,6 +15,8 @@ Rules
   (a pending entry, requested less than the fence timeout ago), the DC waits for that
   outcome and completes its own action from it; a failure counts as one of its own, and
   no outcome within the fence timeout fails the action, so the next transition fences.
+* A fencing whose node left the view before it ended is recorded as failed ("whether it
+  happened is unknown"), and a fence action waiting for it goes on at once.
 * ``stonith-max-attempts`` (default 10) failed fencings of one target stop further tries:
   the node stays unclean, its resources blocked, and status says why, until the node
   rejoins or an operator fences it by hand.
@@ -173,6 +175,23 @@ class DcFencing:
             del self.joined[token]
             self._finish(token, entry, ok, f"fencing {target} by {entry['origin']}: "
                                            f"{entry['reason'] or entry['state']}")
+
+    def origin_left(self, origin: str) -> None:
+        """``origin`` left the view with fencings of its own still pending: nobody will
+        hear how they ended. They are recorded as failed (as Pacemaker's fencer does with
+        a lost originator's operations), and a fence action waiting for one of them goes
+        on at once instead of at the fence timeout."""
+        c = self.dc.ctrl
+        for entry in list(c.fence_history):
+            if entry["state"] != "pending" or entry["origin"] != origin:
+                continue
+            failed = dict(entry, state="failed", completed=round(c.wall_s, 3),
+                          reason=f"{origin}, which was carrying it out, left the cluster "
+                                 "before it ended: whether it happened is unknown")
+            c.log(f"the fencing of {entry['target']} ({entry['action']}) by {origin} is "
+                  f"lost: {origin} left the cluster", "warning")
+            publish(c, failed)
+            self.outcome(failed)
 
     def tick(self) -> None:
         """Give up waiting for another node's fencing that did not end in time."""
