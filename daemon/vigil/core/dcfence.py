@@ -40,6 +40,7 @@ from .graph import Action
 from .peerfence import (
     check_request,
     entry_dict,
+    fencing_peer,
     finished_reply,
     publish,
     running_elsewhere,
@@ -107,17 +108,17 @@ class DcFencing:
         lowest-id other member carries it out, as Pacemaker's fencer does; its entries
         (same ``requested``) complete the action, if this node is still there to see."""
         c = self.dc.ctrl
-        peers = sorted(c.membership.members - {c.spec.me})
-        if not peers:
+        peer_id = fencing_peer(c)
+        if peer_id is None:
             return "the DC does not fence itself and no other member can carry it out"
         requested = round(c.wall_s, 3)
-        peer = c.name(peers[0]) or str(peers[0])
+        peer = c.name(peer_id) or str(peer_id)
         self.joined[token] = Joined(c.spec.my_name, requested, peer, c.now_ms + timeout_ms)
         c.log(f"the transition fences this node, the DC ({action}): {peer} carries it out",
               "warning")
-        c.emit(Send(peers[0], {"t": "fence_run", "rid": 0, "requested": requested,
-                               "req": {"op": "fence", "target": c.spec.my_name,
-                                       "action": action, "confirm": True}}))
+        c.emit(Send(peer_id, {"t": "fence_run", "rid": 0, "requested": requested,
+                              "req": {"op": "fence", "target": c.spec.my_name,
+                                      "action": action, "confirm": True}}))
         return None
 
     def transition_action(self, token: str, action: Action) -> str | None:

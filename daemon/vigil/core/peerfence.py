@@ -74,6 +74,20 @@ def check_request(req: dict[str, Any], names: Iterable[str]) -> tuple[str, str]:
     return target, action
 
 
+def quorate_request(ctrl: Controller, req: dict[str, Any]) -> tuple[str, str]:
+    """:func:`check_request`, in a partition that has quorum (it alone may fence)."""
+    if not ctrl.membership.quorate:
+        raise Unavailable("this partition has no quorum: the cluster refuses changes "
+                          "until it has")
+    return check_request(req, ctrl.spec.names.values())
+
+
+def fencing_peer(ctrl: Controller) -> int | None:
+    """The member that carries out the DC's own fencing: the lowest-id other member."""
+    peers = ctrl.membership.members - {ctrl.spec.me}
+    return min(peers) if peers else None
+
+
 def publish(ctrl: Controller, entry: dict[str, Any]) -> None:
     """Record a history entry here and send it to every other member."""
     merge_history(ctrl.fence_history, entry)
@@ -126,10 +140,7 @@ class PeerFencing:
 
         c = self.ctrl
         try:
-            if not c.membership.quorate:
-                raise Unavailable("this partition has no quorum: the cluster refuses "
-                                  "changes until it has")
-            target, action = check_request(req, c.spec.names.values())
+            target, action = quorate_request(c, req)
         except VigilError as exc:
             respond(error_reply(exc))
             return
@@ -167,18 +178,14 @@ class PeerFencing:
 
         c = self.ctrl
         try:
-            if not c.membership.quorate:
-                raise Unavailable("this partition has no quorum: the cluster refuses "
-                                  "changes until it has")
-            _, action = check_request(req, c.spec.names.values())
-            peers = sorted(c.membership.members - {c.spec.me})
-            if not peers:
+            _, action = quorate_request(c, req)
+            peer = fencing_peer(c)
+            if peer is None:
                 raise FencingError("the DC does not fence itself and no other member can "
                                    "carry the fencing out")
         except VigilError as exc:
             c.clients.reply(rid, error_reply(exc))
             return
-        peer = peers[0]
         c.log(f"asked to fence this node, the DC ({action}): {c.name(peer)} carries it out "
               "(the DC does not fence itself)")
         c.clients.forward(rid, peer, {"t": "fence_run", "rid": rid, "req": req}, FENCE_TIMEOUT_MS)
