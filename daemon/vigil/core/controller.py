@@ -59,6 +59,7 @@ from .events import (
     ShutdownRequested,
     Tick,
 )
+from .fencegate import FenceGate, ack_reply
 from .membership import Membership
 from .peerfence import PeerFencing, merge_history
 from .statusview import active_on
@@ -124,6 +125,7 @@ class Controller:
         # rejoins): a DC elected later must not take its absence for a new failure
         self.last_fenced_ms: dict[int, int] = {}
         self.peer_fencing = PeerFencing(self)
+        self.fence_gate = FenceGate(self)
         self.counters = counters or (lambda: {})
         self.stale_messages = 0  # from a process of a peer that has since restarted
         # the membership view's number: (sequence, node that numbered it). The DC numbers
@@ -246,6 +248,7 @@ class Controller:
             self.emit(Broadcast(self._heartbeat()))
         self._elect()
         self.clients.expire()
+        self.fence_gate.tick()
         self.duties.tick()
         self._shutdown_progress()
 
@@ -426,8 +429,11 @@ class Controller:
         elif kind == "fence_event" and sender in self.membership.members:
             entry = dict(msg["entry"])
             merge_history(self.fence_history, entry)
+            ack_reply(self, sender, msg)
             if entry["state"] != "pending":
                 self.fence_finished(entry)
+        elif kind == "fence_ack":
+            self.fence_gate.acked(sender, msg)
         elif kind == "fence_history" and sender in self.spec.names:
             # past fencings, for the record only; sent as this node joins, often before
             # it has heard the sender's heartbeat

@@ -35,7 +35,7 @@ from ..errors import FencingError, Unavailable, VigilError
 from . import cib as C
 from . import status as S
 from .durations import parse_duration_ms
-from .events import Fence, FenceDone, Send
+from .events import FenceDone, Send
 from .graph import Action
 from .peerfence import (
     check_request,
@@ -45,6 +45,7 @@ from .peerfence import (
     publish,
     running_elsewhere,
 )
+from .transition import RunState
 
 if TYPE_CHECKING:
     from .dc import DcDuties
@@ -97,11 +98,14 @@ class DcFencing:
                   f"fencing it ({other['action']}, requested at {other['requested']}); "
                   "waiting for its outcome")
             return None
-        requested = round(c.wall_s, 3)
-        publish(c, entry_dict(target, action, "pending", "", c.spec.my_name, requested,
-                              None))
-        c.emit(Fence(token, target, action, requested))
+        c.fence_gate.request(token, target, action, round(c.wall_s, 3),
+                             lambda why, failed: self._refused(token, target, why))
         return None
+
+    def _refused(self, token: str, target: str, why: str) -> None:
+        """The gate refused to start the fencing (:mod:`.fencegate`): it did not run."""
+        self._finish(token, entry_dict(target, "", "failed", "", self.dc.ctrl.spec.my_name,
+                                       0.0, None, why), False, f"fencing {target}: {why}")
 
     def _by_peer(self, token: str, action: str, timeout_ms: int) -> str | None:
         """The transition fences this node, the DC (a stop that failed here, say): the
@@ -195,8 +199,16 @@ class DcFencing:
             self.outcome(failed)
 
     def tick(self) -> None:
-        """Give up waiting for another node's fencing that did not end in time."""
+        """Give up waiting for another node's fencing that did not end in time; drop the
+        gated fencings of a transition that no longer runs (the next one decides again)."""
         c = self.dc.ctrl
+        run = self.dc.run
+        current = (f"{run.transition_id}:" if run is not None
+                   and run.state is RunState.RUNNING else None)
+        for token in list(c.fence_gate.waiting):
+            if (token[:1].isdigit() and c.fence_gate.pending(token)
+                    and (current is None or not token.startswith(current))):
+                c.fence_gate.drop(token, "its transition was aborted before it started")
         for token, j in list(self.joined.items()):
             if c.now_ms < j.deadline_ms:
                 continue
@@ -211,6 +223,9 @@ class DcFencing:
         """No longer DC: the actions waiting for another node's fencing are abandoned."""
         from .controller import error_reply
 
+        gate = self.dc.ctrl.fence_gate
+        for token in [t for t in gate.waiting if not t.startswith("peer:")]:
+            gate.drop(token, "this node is no longer the DC")
         for token in list(self.joined):
             del self.joined[token]
             respond = self.manual.pop(token, None)

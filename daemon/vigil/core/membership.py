@@ -96,6 +96,12 @@ class Membership:
         peer = self.peers.get(node_id)
         return peer.liveness if peer else Liveness.DEAD
 
+    def suspects(self) -> frozenset[int]:
+        """Members silent for half the deadtime: while there are any, the view is not
+        settled (see :mod:`.fencegate`)."""
+        return frozenset(n for n, p in self.peers.items()
+                         if n in self._members and p.liveness is Liveness.SUSPECT)
+
     def is_majority(self, nodes: frozenset[int]) -> bool:
         """Whether these nodes' votes alone would make a quorum (write acknowledgement)."""
         votes = sum(self.my_votes if n == self.me else self.peers[n].votes

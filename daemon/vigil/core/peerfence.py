@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from ..errors import CibInvalid, FencingError, Unavailable, VigilError
-from .events import Fence, FenceDone, Send
+from .events import FenceDone, Send
 from .fencing import FENCE_ACTIONS
 
 if TYPE_CHECKING:
@@ -88,11 +88,15 @@ def fencing_peer(ctrl: Controller) -> int | None:
     return min(peers) if peers else None
 
 
-def publish(ctrl: Controller, entry: dict[str, Any]) -> None:
-    """Record a history entry here and send it to every other member."""
+def publish(ctrl: Controller, entry: dict[str, Any], ack: bool = False) -> None:
+    """Record a history entry here and send it to every other member; ``ack``: each
+    member acknowledges it (``fence_ack``, see :mod:`.fencegate`)."""
     merge_history(ctrl.fence_history, entry)
+    msg: dict[str, Any] = {"t": "fence_event", "entry": entry}
+    if ack:
+        msg["ack"] = True
     for node in ctrl.membership.members - {ctrl.spec.me}:
-        ctrl.emit(Send(node, {"t": "fence_event", "entry": entry}))
+        ctrl.emit(Send(node, msg))
 
 
 def finished_reply(entry: dict[str, Any]) -> dict[str, Any]:
@@ -148,9 +152,15 @@ class PeerFencing:
         requested = requested if requested is not None else round(c.wall_s, 3)
         entry = entry_dict(target, action, "pending", "", c.spec.my_name, requested, None)
         c.log(f"fencing {target} ({action}) for the DC's own fencing: {why}")
-        publish(c, entry)
         self.running[token] = (entry, respond)
-        c.emit(Fence(token, target, action, requested))
+
+        def refused(reason: str, failed: dict[str, Any] | None) -> None:
+            self.running.pop(token, None)
+            if failed is not None:
+                c.fence_finished(failed)
+            respond(error_reply(FencingError(f"fencing {target} refused: {reason}")))
+
+        c.fence_gate.request(token, target, action, requested, refused)
 
     def done(self, ev: FenceDone) -> bool:
         """Finish a fencing this node carried out for the DC; False: not one of them."""
