@@ -126,6 +126,7 @@ class Controller:
         self.last_fenced_ms: dict[int, int] = {}
         self.peer_fencing = PeerFencing(self)
         self.fence_gate = FenceGate(self)
+        self.refused_cib: tuple[tuple[int, int, int], int] | None = None
         self.counters = counters or (lambda: {})
         self.stale_messages = 0  # from a process of a peer that has since restarted
         # the membership view's number: (sequence, node that numbered it). The DC numbers
@@ -299,6 +300,7 @@ class Controller:
             self._quorum_gained(change)
         self._elect()
         if self.is_dc:
+            self.duties.peer_claim(hb.sender)
             self.duties.peer_version(hb.sender)
 
     def _reconfigure(self, ev: Reconfigure) -> None:
@@ -453,6 +455,16 @@ class Controller:
             return
         new = C.parse(str(msg["xml"]), "CIB from the DC")
         term = int(msg.get("term", self.term))
+        a, e, n = theirs = C.version(new)
+        mine = C.version(self.cib)
+        if theirs < mine or (a, term, e, n) < self.rank(self.spec.me):
+            # never go back (a DC that was frozen and is followed again, say): the DC
+            # pulls this replica, or moves its epoch past it, and sends again
+            if self.refused_cib != (theirs, term):
+                self.refused_cib = (theirs, term)
+                self.log(f"not adopting the DC's CIB {list(theirs)} (term {term}): this "
+                         f"replica is newer ({list(mine)}, term {self.term})", "warning")
+            return
         if (term != self.term or C.version(new) != C.version(self.cib)
                 or C.canonical(new) != C.canonical(self.cib)):
             self.term = term

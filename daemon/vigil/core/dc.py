@@ -13,7 +13,10 @@ Rules
   therefore unclean; one that said ``leave`` is cleanly down, and so is one fenced
   successfully (by this DC, an earlier one or a peer: ``Controller.last_fenced_ms``)
   within ``FENCED_MEMBER_GRACE_MS``, its resource history forgotten. A joining member
-  gets the fencing history.
+  gets the fencing history. A member heard following another DC while it did not hear
+  this one (cut off one way, it made itself a minority DC and stopped its resources)
+  has its history forgotten when it follows this DC again: its resources are probed,
+  so the cluster's belief converges to what the agents say.
 * Every CIB change is sent to all members at once; a member whose heartbeat shows another
   version gets the CIB again (at most every two heartbeat intervals).
 * Writes are acknowledged only once a majority of votes (the DC included) holds the new
@@ -87,6 +90,7 @@ class DcDuties:
         self.pids = itertools.count(1)
         self.fencing = DcFencing(self)
         self.synced_quorate = False
+        self.diverged: set[int] = set()  # members seen following another DC, deaf to us
         self.uuid = f"vigil-{ctrl.spec.me}-{ctrl.incarnation}"
 
     # ------------------------------------------------------------------ role changes
@@ -125,9 +129,12 @@ class DcDuties:
         self.active, self.synced, self.run = False, False, None
         self.deadlines.clear()
         self.fencing.resign()
+        self.diverged.clear()
         self._fail_writes("the DC lost its role before a majority confirmed the write")
 
-    def _synced(self) -> None:
+    def _synced(self, prior: tuple[int, int, int] | None = None) -> None:
+        """The DC holds the newest replica; ``prior``: the version it held before it
+        adopted a pulled one (its epoch is moved past that too: never back)."""
         c = self.ctrl
         self.synced = True
         self.synced_quorate = c.membership.quorate
@@ -135,7 +142,7 @@ class DcDuties:
             self.new_term()
         new = copy.deepcopy(c.cib)
         if self.synced_quorate:
-            self._move_epoch_past_members(new)
+            self._move_epoch_past_members(new, prior)
         added = C.ensure_nodes(new, sorted((n, name) for n, name in c.spec.names.items()
                                            if n not in c.unseen_added))
         if added is not None:
@@ -233,11 +240,15 @@ class DcDuties:
             self.sent[node] = (version, c.now_ms)
             c.emit(Send(node, msg))
 
-    def _move_epoch_past_members(self, cib: C.Element) -> None:
-        """Give the CIB an epoch above every replica known, so adopting it never goes back."""
+    def _move_epoch_past_members(self, cib: C.Element,
+                                 prior: tuple[int, int, int] | None = None) -> None:
+        """Give the CIB an epoch above every replica known (and ``prior``, this node's
+        own before it adopted ``cib``), so adopting it never goes back."""
         c = self.ctrl
         admin, epoch, _ = C.version(cib)
         versions = [(admin, epoch)] + [v[:2] for v in c.peer_versions.values()]
+        if prior is not None:
+            versions.append(prior[:2])
         top_admin = max(a for a, _ in versions)
         top_epoch = max(e for a, e in versions if a == top_admin)
         C.set_version(cib, (top_admin, top_epoch + 1, 0))
@@ -267,6 +278,26 @@ class DcDuties:
             return
         self.sent[node] = (mine, c.now_ms)
         c.emit(Send(node, {"t": "cib", "xml": C.to_bytes(c.cib).decode(), "term": c.term}))
+
+    def peer_claim(self, node: int) -> None:
+        """A member's heartbeat: note whether it follows another DC without hearing this
+        one, and re-probe it once it follows this DC again (see the module rules)."""
+        c = self.ctrl
+        if not self.synced or node not in c.membership.members:
+            return
+        claim = c.claims.get(node)
+        if claim not in (None, c.spec.me) and not c.hears_me.get(node, False):
+            if node not in self.diverged:
+                c.log(f"{c.name(node)} follows {c.name(claim)} and does not hear this DC")
+            self.diverged.add(node)
+        elif claim == c.spec.me and node in self.diverged:
+            self.diverged.discard(node)
+            new = copy.deepcopy(c.cib)
+            S.clear_lrm(new, node)
+            self.bump(new)
+            c.log(f"{c.name(node)} follows this DC again after following another: what "
+                  "runs there is probed again")
+            c.set_cib(new, f"{c.name(node)} back from another DC")
 
     def write(self, req: dict[str, Any], respond: Respond) -> None:
         """Apply a client write; respond once a majority holds it (or with an error)."""
@@ -392,10 +423,11 @@ class DcDuties:
         new = C.parse(str(msg["xml"]), f"CIB pushed by {c.name(sender)}")
         term = int(msg.get("term", 0))
         a, e, n = C.version(new)
+        prior = C.version(c.cib)
         if (a, term, e, n) > c.rank(c.spec.me):
             c.cib = new
             c.term = term
-        self._synced()
+        self._synced(prior)
 
     def status_edit(self, reason: str, edit: Any, abort: bool = True) -> None:
         if not self.synced:
