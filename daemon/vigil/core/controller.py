@@ -257,7 +257,8 @@ class Controller:
         return {"t": "hb", "c": self.spec.cluster_name, "dc": self.dc,
                 "v": list(C.version(self.cib)), "term": self.term,
                 "m": sorted(self.membership.members),
-                "q": self.membership.quorate, "vw": list(self.view_id)}
+                "q": self.membership.quorate, "vw": list(self.view_id),
+                "hd": self.membership.heard_ages(self.now_ms)}
 
     def _on_heartbeat(self, hb: Heartbeat) -> None:
         if hb.now_ms is not None:

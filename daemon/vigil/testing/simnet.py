@@ -42,6 +42,7 @@ class NetConfig:
     loss: float = 0.0  # probability a heartbeat datagram is lost
     delay_ms: tuple[int, int] = (0, 5)  # uniform one-way delay (reordering when wide)
     duplicate: float = 0.0  # probability a datagram arrives twice
+    node_loss: dict[int, float] = field(default_factory=dict)  # node -> loss on its links
 
 
 @dataclass
@@ -139,7 +140,9 @@ class SimCluster:
                     continue
                 copies = 2 if self.rng.random() < self.net.duplicate else 1
                 for _ in range(copies):
-                    if self.rng.random() < self.net.loss:
+                    loss = max(self.net.loss, self.net.node_loss.get(src, 0.0),
+                               self.net.node_loss.get(dst, 0.0))
+                    if self.rng.random() < loss:
                         continue
                     delay = self.rng.randint(*self.net.delay_ms)
                     self._at(self.now_ms + delay, dst,
