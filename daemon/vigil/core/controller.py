@@ -37,6 +37,7 @@ from . import cib as C
 from .clients import ClientRequests
 from .codec import action_from_dict, action_to_dict, result_to_dict
 from .dc import DcDuties
+from .disk import Disk
 from .election import choose_dc
 from .events import (
     AgentDone,
@@ -55,6 +56,7 @@ from .events import (
     PeerMessage,
     Persist,
     Reconfigure,
+    Saved,
     Send,
     ShutdownRequested,
     Tick,
@@ -127,6 +129,8 @@ class Controller:
         self.peer_fencing = PeerFencing(self)
         self.fence_gate = FenceGate(self)
         self.refused_cib: tuple[tuple[int, int, int], int] | None = None
+        self.disk = Disk(saved=C.version(self.cib) if cib is not None else (0, 0, 0))
+        self.unfit: set[int] = set()  # peers whose heartbeat says their disk fails
         self.counters = counters or (lambda: {})
         self.stale_messages = 0  # from a process of a peer that has since restarted
         # the membership view's number: (sequence, node that numbered it). The DC numbers
@@ -211,6 +215,8 @@ class Controller:
             self._on_shutdown(event.reason)
         elif isinstance(event, Reconfigure):
             self._reconfigure(event)
+        elif isinstance(event, Saved):
+            self._on_saved(event)
         elif isinstance(event, FenceDone):
             if self.peer_fencing.done(event):
                 return  # carried out for the DC's own fencing
@@ -253,9 +259,26 @@ class Controller:
         self.duties.tick()
         self._shutdown_progress()
 
+    def _on_saved(self, ev: Saved) -> None:
+        sends, said = self.disk.on_saved(ev)
+        for send in sends:
+            self.emit(send)
+        if said:
+            self.log(said, "error" if ev.error else "info")
+            self.last_hb_ms = -10**9  # tell the others at once
+        if self.is_dc:
+            self.duties.saved()
+
     def _heartbeat(self) -> dict[str, Any]:
+        hb = self._heartbeat_fields()
+        if self.disk.error is not None:
+            hb["disk"] = self.disk.error
+        return hb
+
+    def _heartbeat_fields(self) -> dict[str, Any]:
+        # the version advertised is the newest one saved (see :mod:`.disk`)
         return {"t": "hb", "c": self.spec.cluster_name, "dc": self.dc,
-                "v": list(C.version(self.cib)), "term": self.term,
+                "v": list(self.disk.saved), "term": self.term,
                 "m": sorted(self.membership.members),
                 "q": self.membership.quorate, "vw": list(self.view_id),
                 "hd": self.membership.heard_ages(self.now_ms)}
@@ -270,6 +293,10 @@ class Controller:
         dc = msg.get("dc")
         self.claims[hb.sender] = dc if isinstance(dc, int) and not isinstance(dc, bool) else None
         self.claim_quorate[hb.sender] = msg.get("q") is True
+        if msg.get("disk"):
+            self.unfit.add(hb.sender)
+        else:
+            self.unfit.discard(hb.sender)
         heard = msg.get("m")
         self.hears_me[hb.sender] = isinstance(heard, list) and self.spec.me in heard
         version = _ints(msg.get("v"), 3)
@@ -396,8 +423,9 @@ class Controller:
         settled = started and quiet
         electorate = frozenset(n for n in self.membership.members
                                if n == self.spec.me or self.hears_me.get(n, False))
+        unfit = frozenset(self.unfit | ({self.spec.me} if self.disk.error else set()))
         dc, reason = choose_dc(self.spec.me, electorate, self.membership.quorate,
-                               self.dc, self.claims, settled, self.claim_quorate)
+                               self.dc, self.claims, settled, self.claim_quorate, unfit)
         if dc != self.dc:
             was_dc = self.is_dc
             self.log(f"DC is now {self.name(dc)}: {reason}")
@@ -446,6 +474,8 @@ class Controller:
             self.peer_fencing.run_for(sender, msg)
         elif kind == "cancel":
             self.emit(CancelRecurring(msg.get("rsc"), msg.get("interval_ms")))
+        elif kind == "cib_ack":
+            self.duties.acked(sender, msg)
         elif kind == "write_reply":
             self.clients.answered(int(msg["rid"]), msg["reply"])
         elif self.is_dc:
@@ -471,7 +501,8 @@ class Controller:
             self.term = term
             self.set_cib(new, "replica from the DC")
         if "pid" in msg:  # the DC waits for a majority to hold this write before acking it
-            self.emit(Send(sender, {"t": "cib_ack", "pid": msg["pid"]}))
+            for send in self.disk.ack_when_saved(C.version(self.cib), sender, int(msg["pid"])):
+                self.emit(send)
 
     def _exec(self, sender: int, msg: dict[str, Any]) -> None:
         action = action_from_dict(msg["action"])

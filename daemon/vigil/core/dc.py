@@ -19,9 +19,10 @@ Rules
   so the cluster's belief converges to what the agents say.
 * Every CIB change is sent to all members at once; a member whose heartbeat shows another
   version gets the CIB again (at most every two heartbeat intervals).
-* Writes are acknowledged only once a majority of votes (the DC included) holds the new
-  CIB: a DC cut off into a minority never acknowledges, so an acknowledged write survives
-  the DC's death and any partition.
+* Writes are acknowledged only once a majority of votes has *saved* the new CIB (the DC's
+  own copy counts once its disk took it, see :mod:`.disk`): a DC cut off into a minority
+  never acknowledges, so an acknowledged write survives the DC's death and any
+  partition. Members' acknowledgements still count after the DC handed its role over.
 * Terms: each quorate DC takes a term above every term it has seen when it takes over
   (never on a mere view change: a DC about to lose quorum must not outrank the next
   majority). A DC without quorum neither opens a term nor moves the version. Replicas
@@ -67,6 +68,7 @@ class PendingWrite:
     respond: Respond
     reply: dict[str, Any]
     deadline_ms: int
+    version: tuple[int, int, int] = (0, 0, 0)
     acked: set[int] = field(default_factory=set)
 
 
@@ -130,7 +132,8 @@ class DcDuties:
         self.deadlines.clear()
         self.fencing.resign()
         self.diverged.clear()
-        self._fail_writes("the DC lost its role before a majority confirmed the write")
+        # writes already sent out stay open: the members' acknowledgements still count
+        # (a majority that saved a write keeps it, whoever is DC next), until the deadline
 
     def _synced(self, prior: tuple[int, int, int] | None = None) -> None:
         """The DC holds the newest replica; ``prior``: the version it held before it
@@ -332,7 +335,8 @@ class DcDuties:
             return
         c.log(f"CIB {result['version']}: {req.get('op')} applied")
         pid = next(self.pids)
-        self.writes[pid] = PendingWrite(respond, reply, c.now_ms + WRITE_ACK_TIMEOUT_MS)
+        self.writes[pid] = PendingWrite(respond, reply, c.now_ms + WRITE_ACK_TIMEOUT_MS,
+                                        C.version(new))
         c.cib = new
         c.emit_persist()
         self.dirty = True
@@ -368,10 +372,25 @@ class DcDuties:
         self.status_edit(f"cleanup of {rsc or 'all resources'} on {node or 'all nodes'}", edit)
         return {"ok": True, "result": {"version": list(C.version(c.cib))}}
 
+    def acked(self, sender: int, msg: dict[str, Any]) -> None:
+        """A member saved a write (also heard after this node stopped being DC)."""
+        pending = self.writes.get(int(msg["pid"]))
+        if pending is not None:
+            pending.acked.add(sender)
+            self._check_write(int(msg["pid"]))
+
+    def saved(self) -> None:
+        """This node saved a version: writes waiting for its own copy may be held now."""
+        for pid in list(self.writes):
+            self._check_write(pid)
+
     def _check_write(self, pid: int) -> None:
         c = self.ctrl
         pending = self.writes.get(pid)
-        if pending and c.membership.is_majority(frozenset(pending.acked | {c.spec.me})):
+        if pending is None:
+            return
+        mine = {c.spec.me} if c.disk.saved >= pending.version else set()
+        if c.membership.is_majority(frozenset(pending.acked | mine)):
             del self.writes[pid]
             pending.respond(pending.reply)
 
@@ -392,11 +411,6 @@ class DcDuties:
             rid = msg["rid"]
             self.write(msg["req"], lambda reply: c.emit(
                 Send(sender, {"t": "write_reply", "rid": rid, "reply": reply})))
-        elif kind == "cib_ack":
-            pending = self.writes.get(int(msg["pid"]))
-            if pending is not None:
-                pending.acked.add(sender)
-                self._check_write(int(msg["pid"]))
         elif kind in ("exec_result", "monitor_change"):
             self._on_result(sender, kind, msg)
         elif kind == "exec_refused":
@@ -466,10 +480,10 @@ class DcDuties:
     # ------------------------------------------------------------------ scheduling
     def tick(self) -> None:
         c = self.ctrl
-        if not self.active:
-            return
         if any(c.now_ms >= w.deadline_ms for w in self.writes.values()):
             self._fail_writes("a majority did not confirm the write in time")
+        if not self.active:
+            return
         if not self.synced:
             if c.now_ms >= self.sync_deadline_ms:
                 # never continue with an older copy: ask again whoever is best now (an

@@ -86,8 +86,17 @@ class FenceDone:
     completed: float
 
 
+@dataclass(frozen=True)
+class Saved:
+    """The shell carried out a ``Persist``: the CIB ``version`` is on disk, or ``error``
+    says why it is not (a full or read-only disk, say)."""
+
+    version: tuple[int, int, int]
+    error: str | None = None
+
+
 Event = Tick | Heartbeat | PeerMessage | ClientRequest | AgentDone | MonitorChanged | \
-    ShutdownRequested | FenceDone | Reconfigure
+    ShutdownRequested | FenceDone | Reconfigure | Saved
 
 
 # ----------------------------------------------------------------------- commands

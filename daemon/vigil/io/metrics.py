@@ -116,6 +116,10 @@ def render(status: dict[str, Any]) -> str:
                       ("unclean", "is unclean (lost and not yet fenced)")):
         out.family(f"vigil_node_{key}", "gauge", f"1 when the node {what}.",
                    [({"node": str(n.get("name"))}, bool(n.get(key))) for n in nodes])
+    out.family("vigil_node_cannot_save_cib", "gauge",
+               "1 when the node reports that it cannot save the CIB (a full or read-only "
+               "disk...); status names the error.",
+               [({"node": str(n.get("name"))}, bool(n.get("disk_error"))) for n in nodes])
 
     out.gauge("vigil_resources_configured", "Primitive resources (clone instances folded).",
               len(resources))

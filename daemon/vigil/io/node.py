@@ -41,6 +41,7 @@ from ..core.events import (
     Persist,
     Reconfigure,
     Reply,
+    Saved,
     Send,
     ShutdownRequested,
     Tick,
@@ -328,14 +329,25 @@ class Node:
         elif isinstance(cmd, CancelRecurring):
             self._cancel(cmd)
         elif isinstance(cmd, Persist):
-            self.storage.save(cmd.xml, cmd.version, cmd.term)
+            self.feed(Saved(cmd.version, self._save(cmd)))
         elif isinstance(cmd, Archive):
-            self.storage.archive(cmd.xml)
+            try:
+                self.storage.archive(cmd.xml)
+            except OSError as exc:
+                log.error("cannot archive the scheduler input: %s", exc)
         elif isinstance(cmd, Log):
             log.log(LEVELS.get(cmd.level, logging.INFO), "%s", cmd.text)
         elif isinstance(cmd, Exit):
             log.info("exiting: %s", cmd.reason)
             self.stopped.set()
+
+    def _save(self, cmd: Persist) -> str | None:
+        """Save the CIB; what went wrong (a full or read-only disk...) or None."""
+        try:
+            self.storage.save(cmd.xml, cmd.version, cmd.term)
+        except OSError as exc:
+            return f"{exc.strerror or exc} ({exc.filename or self.cfg.state_dir})"
+        return None
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)

@@ -31,6 +31,7 @@ from ..core.events import (
     PeerMessage,
     Persist,
     Reply,
+    Saved,
     Send,
     Tick,
 )
@@ -51,6 +52,7 @@ class SimNode:
     paused_until_ms: int = 0
     persisted: list[tuple[int, int, int]] = field(default_factory=list)
     running: set[str] = field(default_factory=set)  # resources started here (fake executor)
+    disk_error: str | None = None  # every save fails with this (a full disk, say)
     alive: bool = True
 
 
@@ -153,7 +155,9 @@ class SimCluster:
                 self._at(self.now_ms + self.net.delay_ms[1] + 1, cmd.node_id,
                          PeerMessage(src, cmd.msg, node.ctrl.incarnation))
         elif isinstance(cmd, Persist):
-            node.persisted.append(cmd.version)
+            if node.disk_error is None:
+                node.persisted.append(cmd.version)
+            self._at(self.now_ms, src, Saved(cmd.version, node.disk_error))
         elif isinstance(cmd, Execute):
             action = cmd.action
             rsc = action.rsc or ""
