@@ -13,10 +13,12 @@ import json
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from lxml import etree
 
+from vigil.core import cib as C
 from vigil.core.graph import Action, Transition
 from vigil.core.scheduler import current_state, schedule
 from vigil.errors import CibInvalid
@@ -118,13 +120,11 @@ def inject_op(cib: etree._Element, spec: str, now_s: float) -> None:
 
 
 def load_cib(opts: argparse.Namespace, now_s: float) -> etree._Element:
-    parser = etree.XMLParser(remove_blank_text=False, resolve_entities=False, no_network=True)
     try:
-        cib = etree.parse(opts.xml_file, parser).getroot()
+        data = Path(opts.xml_file).read_bytes()
     except OSError as exc:
         raise CibInvalid(f"{opts.xml_file}: cannot read: {exc}") from exc
-    except etree.XMLSyntaxError as exc:
-        raise CibInvalid(f"{opts.xml_file}: not well-formed XML: {exc}") from exc
+    cib = C.parse(data, str(opts.xml_file), keep_blanks=True)
     if cib.tag != "cib":
         raise CibInvalid(f"{opts.xml_file}: root element is <{cib.tag}>, expected <cib>")
     if opts.set_quorum is not None:
