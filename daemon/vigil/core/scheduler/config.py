@@ -14,7 +14,7 @@ Rules
 * A ``primitive template=`` takes the template's class, provider, type, attribute sets
   and operations; its own values, and its own operations with the same name and interval,
   win.
-* Unsupported constructs (bundles, tickets) are skipped with a note rather than misread.
+* Bundles are not modelled: skipped with a note rather than misread.
 """
 
 from __future__ import annotations
@@ -257,11 +257,12 @@ def unpack_config(cib: Element, now_s: float) -> Config:
     aliases = {inner.id: top.id for top in resources if top.kind == "clone"
                for inner in _walk(top.children)}
     refs = Refs(known, groups, reader.unmodelled, aliases)
-    locs, colocs, orders, notes = parse_constraints(cib, refs)
+    cons = parse_constraints(cib, refs)
     return Config(
         options=parse_options(cib, now_s), nodes=parse_nodes(cib, now_s),
-        resources=tuple(resources), locations=tuple(locs), colocations=tuple(colocs),
-        orders=tuple(orders), rsc_defaults=MappingProxyType(rsc_defaults),
-        op_defaults=MappingProxyType(op_defaults), notes=tuple(reader.notes + notes),
+        resources=tuple(resources), locations=tuple(cons.locations),
+        colocations=tuple(cons.colocations), orders=tuple(cons.orders),
+        tickets=tuple(cons.tickets), rsc_defaults=MappingProxyType(rsc_defaults),
+        op_defaults=MappingProxyType(op_defaults), notes=tuple(reader.notes + cons.notes),
         fence_timeout_ms=scores.parse_duration_ms(props.get("stonith-timeout"), 60000) or 60000,
     )

@@ -35,7 +35,7 @@ from lxml import etree
 from vigil.errors import CibInvalid
 
 from . import scores
-from .model import ColocSpec, LocationSpec, OrderSpec
+from .model import ColocSpec, LocationSpec, OrderSpec, TicketSpec
 from .xmlread import describe, norm_role, parse_rule
 
 Element = etree._Element
@@ -233,13 +233,30 @@ def parse_order(el: Element, refs: Refs, notes: list[str]) -> list[OrderSpec]:
     return out
 
 
-def parse_constraints(
-    cib: Element, refs: Refs
-) -> tuple[list[LocationSpec], list[ColocSpec], list[OrderSpec], list[str]]:
-    locs: list[LocationSpec] = []
-    colocs: list[ColocSpec] = []
-    orders: list[OrderSpec] = []
-    notes: list[str] = []
+# -- ticket ------------------------------------------------------------------------------
+def parse_ticket(el: Element, refs: Refs) -> list[TicketSpec]:
+    ticket = el.get("ticket")
+    if not ticket:
+        raise CibInvalid(f"{describe(el)}: rsc_ticket without ticket")
+    sets = _sets(el, refs) or [_single(el, refs, "rsc", "rsc-role")]
+    policy = (el.get("loss-policy") or "").lower() or None
+    return [TicketSpec(id=el.get("id", ""), rsc=m, ticket=ticket,
+                       role=None if s.role == "Started" else s.role, loss_policy=policy)
+            for s in sets for m in s.members]
+
+
+class Parsed:
+    def __init__(self) -> None:
+        self.locations: list[LocationSpec] = []
+        self.colocations: list[ColocSpec] = []
+        self.orders: list[OrderSpec] = []
+        self.tickets: list[TicketSpec] = []
+        self.notes: list[str] = []
+
+
+def parse_constraints(cib: Element, refs: Refs) -> Parsed:
+    out = Parsed()
+    locs, colocs, orders, notes = out.locations, out.colocations, out.orders, out.notes
     holder = cib.find("configuration/constraints")
     for el in holder if holder is not None else []:
         if not isinstance(el.tag, str):
@@ -251,8 +268,10 @@ def parse_constraints(
                 colocs.extend(parse_colocation(el, refs))
             elif el.tag == "rsc_order":
                 orders.extend(parse_order(el, refs, notes))
-            elif el.tag != "rsc_ticket":
+            elif el.tag == "rsc_ticket":
+                out.tickets.extend(parse_ticket(el, refs))
+            else:
                 notes.append(f"{describe(el)}: unknown constraint; ignored")
         except _Skip as skip:
             notes.append(str(skip))
-    return locs, colocs, orders, notes
+    return out

@@ -135,6 +135,17 @@ class OrderSpec:
 
 
 @dataclass(frozen=True)
+class TicketSpec:
+    """``rsc_ticket``: ``rsc`` depends on ``ticket``; ``role`` None means any role."""
+
+    id: str
+    rsc: str
+    ticket: str
+    role: str | None = None
+    loss_policy: str | None = None  # stop | demote | fence | freeze (None: by role)
+
+
+@dataclass(frozen=True)
 class Config:
     options: Options
     nodes: tuple[NodeSpec, ...]
@@ -142,6 +153,7 @@ class Config:
     locations: tuple[LocationSpec, ...] = ()
     colocations: tuple[ColocSpec, ...] = ()
     orders: tuple[OrderSpec, ...] = ()
+    tickets: tuple[TicketSpec, ...] = ()
     rsc_defaults: Mapping[str, str] = field(default_factory=dict)
     op_defaults: Mapping[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()

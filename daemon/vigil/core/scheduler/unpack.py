@@ -45,6 +45,7 @@ from .history import (
 from .model import Config, RscSpec
 from .nodes import NodeState, find_node_states, node_state
 from .state import ClusterState, Resource, target_role
+from .tickets import apply_tickets
 
 Element = etree._Element
 _INSTANCE_RE = re.compile(r":\d+$")
@@ -447,6 +448,9 @@ def unpack(cib: Element, now_s: float, sanitized: bool = False) -> ClusterState:
     for name in _history_order(b, nodes, elements):
         for lrm_rsc in elements[name].iterfind("lrm/lrm_resources/lrm_resource"):
             _unpack_history(b, nodes[name], lrm_rsc)
+    promo_bans = apply_tickets(
+        config.tickets, status, b.rscs, b.by_base, b.opts.stonith_enabled,
+        lambda node, why: _mark_node(b, node, unclean=True, unclean_reason=why))
     for name, upd in b.node_updates.items():
         nodes[name] = dataclasses.replace(nodes[name], **upd)
     _check_definitions(b, nodes, cib.get("crm_feature_set"), sanitized)
@@ -455,7 +459,8 @@ def unpack(cib: Element, now_s: float, sanitized: bool = False) -> ClusterState:
                      and not r.orphan for r in resources.values())
     return ClusterState(
         options=config.options, nodes=nodes, resources=resources, top=tuple(b.top),
-        locations=config.locations, colocations=config.colocations, orders=config.orders,
+        locations=config.locations + tuple(promo_bans), colocations=config.colocations,
+        orders=config.orders,
         failed_ops=tuple(b.failed_ops), has_fence_device=has_device,
         notes=config.notes + tuple(b.notes),
         now_s=now_s,
