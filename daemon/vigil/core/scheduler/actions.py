@@ -27,6 +27,8 @@ Rules (Pacemaker 2.1.5 ``native_create_actions``)
 
 from __future__ import annotations
 
+from collections import Counter
+
 from .actgraph import (
     IMPLIES_THEN,
     OPTIONAL,
@@ -302,11 +304,12 @@ class ActionBuilder:
         rsc = self.state.resources[rid]
         if self.in_maintenance(rid) or (node is not None and self.state.nodes[node].maintenance):
             return
-        seen: set[tuple[str, int]] = set()
+        # a name and interval configured twice (even for different roles) gets no
+        # recurring op at all in Pacemaker 2.1.5 (a configuration error)
+        count = Counter((op.name, op.interval_ms) for op in rsc.spec.ops)
         for op in rsc.spec.ops:
-            if op.interval_ms <= 0 or not op.enabled or (op.name, op.interval_ms) in seen:
+            if op.interval_ms <= 0 or not op.enabled or count[(op.name, op.interval_ms)] > 1:
                 continue
-            seen.add((op.name, op.interval_ms))
             if op.role == "Stopped":
                 continue
             self.recurring_op(rid, start, node, op.name, op.interval_ms, op.role)
