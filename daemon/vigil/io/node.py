@@ -129,7 +129,7 @@ class Node:
         return time.monotonic_ns() // 1_000_000
 
     def _counters(self) -> dict[str, int]:
-        return dict(self.transport.counters)
+        return {**self.transport.counters, **self.control.counters}
 
     def _metrics_text(self) -> str:
         return render(status_view(self.ctrl))  # what the `status` op answers, as metrics
