@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..config import Config, load_config
+from ..config import Config, check_authkeys, load_config
 from ..core import cib as C
 from ..core.controller import ClusterSpec, Controller, error_reply
 from ..core.events import (
@@ -77,6 +77,7 @@ def read_authkey(path: Path) -> bytes:
 
 def read_keys(cfg: Config) -> list[bytes]:
     """The key packets are sealed with, then the other keys accepted on receive."""
+    check_authkeys(cfg)  # a key that group or others may read is refused (also on reload)
     return [read_authkey(cfg.authkey), *(read_authkey(p) for p in cfg.authkey_accept)]
 
 
