@@ -311,6 +311,10 @@ class ActionBuilder:
             for node, task, interval in rsc.cancels:
                 self.rsc_action(rsc.id, "cancel", node, False, interval,
                                 key=op_key(rsc.id, task, interval))
+            for node in sorted(rsc.cleanup_on):  # stop -> delete -> start
+                delete = self.rsc_action(rsc.id, "delete", node, False)
+                for stop in self.g.rsc_actions(rsc.id, "stop", node, any_node=False):
+                    self.g.order(stop, delete, OPTIONAL)
 
     # -- probes ---------------------------------------------------------------------
     def probes(self) -> None:

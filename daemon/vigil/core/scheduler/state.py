@@ -54,6 +54,8 @@ class Resource:
     # fail counts to clear because a definition changed; unlike ``clear_failcount`` (expired
     # or last failure's definition changed) these still count for migration-threshold now
     clear_failcount_late: frozenset[str] = frozenset()
+    # nodes whose history of this resource is deleted (orphan, or agent changed)
+    cleanup_on: frozenset[str] = frozenset()
 
     @property
     def agent(self) -> Agent | None:

@@ -95,7 +95,8 @@ class _Builder:
             "start_pending": False, "known_on": set(), "next_role": None,
             "banned_nodes": set(), "ban_all": False, "active_recurring": set(),
             "reschedule": set(), "cancels": [], "clear_failcount": set(), "failcounts": {},
-            "restart_on": set(), "clear_failcount_late": set(),
+            "restart_on": set(), "clear_failcount_late": set(), "histories": {},
+            "cleanup_on": set(),
         }
         self.rscs[rid] = rec
         self.by_base.setdefault(spec.id, []).append(rid)
@@ -205,7 +206,12 @@ class _Builder:
             return lrm_id
         agent = Agent(lrm.get("class", "ocf"), lrm.get("provider"), lrm.get("type", ""))
         spec = RscSpec(id=lrm_id, kind="primitive", agent=agent)
-        return self.add(spec, None, {}, None, orphan=True)
+        rid = self.add(spec, None, {}, None, orphan=True)
+        if self.opts.stop_orphan_resources:  # stopped everywhere
+            self.rscs[rid]["ban_all"] = True
+        else:
+            self.rscs[rid]["managed"] = False
+        return rid
 
     # -- fail counts ----------------------------------------------------------------
     def failcount(self, rid: str, node: str, attrs: Mapping[str, str]) -> tuple[int, int]:
@@ -313,6 +319,9 @@ def _unpack_history(b: _Builder, node: NodeState, lrm_rsc: Element) -> None:
         return
     rid = b.find_for_history(lrm_id, node.name, lrm_rsc)
     rec = b.rscs[rid]
+    if len(lrm_rsc):
+        rec["histories"][node.name] = Agent(lrm_rsc.get("class", "ocf"),
+                                            lrm_rsc.get("provider"), lrm_rsc.get("type", ""))
     if _only_clean_probe(lrm_rsc) and not rec["meta"].get("failure-timeout"):
         rec["known_on"].add(node.name)
         if rec["role"] == UNKNOWN:
@@ -392,6 +401,24 @@ def _check_definitions(b: _Builder, nodes: Mapping[str, NodeState], cib_feature_
             b.notes.extend(f"{rid} on {node_name}: {r}" for r in verdict.reasons)
 
 
+def _cleanups(b: _Builder, nodes: Mapping[str, NodeState]) -> None:
+    """Histories to delete (``<rsc>_delete_0``): an orphan's (not an anonymous clone
+    instance's), and a primitive's whose agent changed; not for a failed resource or on a
+    node that cannot run resources (Pacemaker's pcmk__schedule_cleanup)."""
+    for rid, rec in b.rscs.items():
+        clone = b.clone_of(rid)
+        anonymous = clone is not None and not b.unique(clone)
+        for node_name, agent in rec["histories"].items():
+            node = nodes[node_name]
+            if rec["failed"] or not node.can_run:
+                continue
+            if rec["orphan"] and not anonymous:
+                rec["cleanup_on"].add(node_name)
+            elif not rec["orphan"] and rec["spec"].agent is not None and (
+                    agent.cls, agent.type) != (rec["spec"].agent.cls, rec["spec"].agent.type):
+                rec["cleanup_on"].add(node_name)
+
+
 def _freeze(b: _Builder, promotable_of: Mapping[str, bool]) -> dict[str, Resource]:
     out: dict[str, Resource] = {}
     for rid, rec in b.rscs.items():
@@ -419,6 +446,7 @@ def _freeze(b: _Builder, promotable_of: Mapping[str, bool]) -> dict[str, Resourc
             failcounts=MappingProxyType(rec["failcounts"]),
             restart_on=frozenset(rec["restart_on"]),
             clear_failcount_late=frozenset(rec["clear_failcount_late"]),
+            cleanup_on=frozenset(rec["cleanup_on"]),
         )
     return out
 
@@ -454,6 +482,7 @@ def unpack(cib: Element, now_s: float, sanitized: bool = False) -> ClusterState:
     for name, upd in b.node_updates.items():
         nodes[name] = dataclasses.replace(nodes[name], **upd)
     _check_definitions(b, nodes, cib.get("crm_feature_set"), sanitized)
+    _cleanups(b, nodes)
     resources = _freeze(b, _promotable_map(b))
     has_device = any(r.kind == "primitive" and r.agent is not None and r.agent.cls == "stonith"
                      and not r.orphan for r in resources.values())
