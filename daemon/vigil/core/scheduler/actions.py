@@ -40,7 +40,7 @@ from .actgraph import (
 from .assign import Assignment
 from .history import PROMOTED, STARTED, STOPPED, UNKNOWN, UNPROMOTED
 from .scores import INFINITY
-from .state import ClusterState
+from .state import ClusterState, requirement
 
 # rsc_state_matrix[current][target] -> next step
 _S, _T, _U, _P = STOPPED, STARTED, UNPROMOTED, PROMOTED
@@ -122,18 +122,7 @@ class ActionBuilder:
     def needs_nothing(self, rid: str, task: str) -> bool:
         if task not in ("start", "promote"):
             return True
-        rsc = self.state.resources[rid]
-        req = (rsc.meta.get("requires") or "").lower()
-        if rsc.agent is not None and rsc.agent.cls == "stonith":
-            req = "quorum"
-        if not req:
-            if self.opts.stonith_enabled:
-                req = "fencing"
-            elif self.opts.no_quorum_policy == "ignore":
-                req = "nothing"
-            else:
-                req = "quorum"
-        return req == "nothing"
+        return requirement(self.state.resources[rid], self.opts) == "nothing"
 
     def rsc_action(self, rid: str, task: str, node: str | None, optional: bool,
                    interval_ms: int = 0, key: str | None = None) -> Act:

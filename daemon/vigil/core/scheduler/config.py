@@ -32,29 +32,48 @@ from .constraints import Refs, parse_constraints
 from .model import (
     Config,
     NodeSpec,
+    Rule,
     OpSpec,
     Options,
     RscSpec,
 )
-from .rules import eval_rule
+from .rules import Agent3, eval_rule
 from .xmlread import children as _children
 from .xmlread import describe, norm_role, parse_rule
 
 Element = etree._Element
-def nvpairs(parent: Element | None, tag: str, now_s: float) -> dict[str, str]:
-    """Merged name/value pairs of every ``tag`` set under ``parent`` (first value wins)."""
+Pairs = tuple[tuple[str, str], ...]
+AttrSets = tuple[tuple[tuple[Rule, ...], Pairs], ...]
+
+
+def read_sets(parent: Element | None, tag: str) -> AttrSets:
+    """The ``tag`` sets under ``parent`` in descending score order: (rules, pairs)."""
     sets = _children(parent, tag)
     sets.sort(key=lambda s: -scores.lenient_int(s.get("score"), 0))
-    out: dict[str, str] = {}
+    out = []
     for s in sets:
-        rules = _children(s, "rule")
-        if rules and not all(eval_rule(parse_rule(r), {}, now_s) for r in rules):
+        pairs = tuple((str(nv.get("name")), str(nv.get("value")))
+                      for nv in _children(s, "nvpair")
+                      if nv.get("name") is not None and nv.get("value") is not None)
+        out.append((tuple(parse_rule(r) for r in _children(s, "rule")), pairs))
+    return tuple(out)
+
+
+def merge_sets(sets: AttrSets, now_s: float, agent: Agent3 | None = None) -> dict[str, str]:
+    """The first value of each name among the sets whose rules hold (an nvpair without a
+    value sets nothing, as in Pacemaker)."""
+    out: dict[str, str] = {}
+    for rules, pairs in sets:
+        if rules and not all(eval_rule(r, {}, now_s, agent) for r in rules):
             continue
-        for nv in _children(s, "nvpair"):
-            name, value = nv.get("name"), nv.get("value")
-            if name is not None and value is not None and name not in out:
-                out[name] = value  # an nvpair without a value sets nothing (Pacemaker)
+        for name, value in pairs:
+            out.setdefault(name, value)
     return out
+
+
+def nvpairs(parent: Element | None, tag: str, now_s: float) -> dict[str, str]:
+    """Merged name/value pairs of every ``tag`` set under ``parent`` (first value wins)."""
+    return merge_sets(read_sets(parent, tag), now_s)
 
 
 def parse_options(cib: Element, now_s: float) -> Options:
@@ -80,7 +99,31 @@ def parse_options(cib: Element, now_s: float) -> Options:
         stop_orphan_resources=flag("stop-orphan-resources", True),
         stop_orphan_actions=flag("stop-orphan-actions", True),
         dc_uuid=cib.get("dc-uuid"),
+        health_strategy=(props.get("node-health-strategy") or "none").lower(),
+        health_scores=_health_scores(props),
     )
+
+
+def _health_scores(props: Mapping[str, str]) -> tuple[int, int, int, int]:
+    """(red, yellow, green, base) for node-health-strategy (Pacemaker's pe_health.c):
+    migrate-on-red bans red nodes, only-green bans red and yellow ones, progressive and
+    custom read node-health-red/-yellow/-green (defaults -INFINITY, 0, 0); only
+    progressive adds node-health-base."""
+    strategy = (props.get("node-health-strategy") or "none").lower()
+    inf = scores.INFINITY
+    if strategy == "migrate-on-red":
+        return (-inf, 0, 0, 0)
+    if strategy == "only-green":
+        return (-inf, -inf, 0, 0)
+    if strategy not in ("progressive", "custom"):
+        return (0, 0, 0, 0)
+
+    def val(name: str, default: int) -> int:
+        return scores.lenient_int(props.get(name), default)
+
+    base = val("node-health-base", 0) if strategy == "progressive" else 0
+    return (val("node-health-red", -inf), val("node-health-yellow", 0),
+            val("node-health-green", 0), base)
 
 
 def _utilization(el: Element, now_s: float) -> dict[str, int]:
@@ -238,7 +281,8 @@ def unpack_config(cib: Element, now_s: float) -> Config:
     conf = cib.find("configuration")
     if conf is None:
         raise CibInvalid("<cib> has no <configuration>")
-    rsc_defaults = nvpairs(conf.find("rsc_defaults"), "meta_attributes", now_s)
+    rsc_default_sets = read_sets(conf.find("rsc_defaults"), "meta_attributes")
+    rsc_defaults = merge_sets(rsc_default_sets, now_s)
     op_defaults = nvpairs(conf.find("op_defaults"), "meta_attributes", now_s)
     holder = conf.find("resources")
     templates = {t.get("id", ""): t for t in _children(holder, "template")}
@@ -263,6 +307,7 @@ def unpack_config(cib: Element, now_s: float) -> Config:
         resources=tuple(resources), locations=tuple(cons.locations),
         colocations=tuple(cons.colocations), orders=tuple(cons.orders),
         tickets=tuple(cons.tickets), rsc_defaults=MappingProxyType(rsc_defaults),
+        rsc_default_sets=rsc_default_sets,
         op_defaults=MappingProxyType(op_defaults), notes=tuple(reader.notes + cons.notes),
         fence_timeout_ms=scores.parse_duration_ms(props.get("stonith-timeout"), 60000) or 60000,
     )

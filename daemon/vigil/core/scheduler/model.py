@@ -33,6 +33,9 @@ class Options:
     stop_orphan_resources: bool = True
     stop_orphan_actions: bool = True
     dc_uuid: str | None = None
+    # node-health-strategy and the scores of red/yellow/green (and the progressive base)
+    health_strategy: str = "none"
+    health_scores: tuple[int, int, int, int] = (0, 0, 0, 0)  # red, yellow, green, base
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,7 @@ class RscSpec:
 
 @dataclass(frozen=True)
 class Expr:
-    """A rule expression; ``kind`` is "attr", "date" or "rule" (a nested rule)."""
+    """A rule expression; ``kind`` is "attr", "date", "rsc", "op" or "rule" (nested)."""
 
     id: str
     kind: str
@@ -155,6 +158,8 @@ class Config:
     orders: tuple[OrderSpec, ...] = ()
     tickets: tuple[TicketSpec, ...] = ()
     rsc_defaults: Mapping[str, str] = field(default_factory=dict)
+    # rsc_defaults' meta sets with their rules ((rules, pairs), ...), for rsc_expression
+    rsc_default_sets: tuple[tuple[tuple[Rule, ...], tuple[tuple[str, str], ...]], ...] = ()
     op_defaults: Mapping[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     fence_timeout_ms: int = 60000

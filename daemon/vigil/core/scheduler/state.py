@@ -86,6 +86,26 @@ class Resource:
         return ROLE_NAMES[self.role]
 
 
+def requirement(rsc: Resource, options: Options, enable_unfencing: bool = False) -> str:
+    """What a start of ``rsc`` needs: nothing, quorum, fencing or unfencing (Pacemaker's
+    unpack_requires). An explicit ``requires`` wins, except that a fence device, or a
+    cluster without fencing, cannot require unfencing (quorum instead); the default is
+    quorum for fence devices, else unfencing/fencing/nothing/quorum by the cluster."""
+    value = (rsc.meta.get("requires") or "").lower()
+    device = rsc.agent is not None and rsc.agent.cls == "stonith"
+    if value in ("nothing", "quorum", "fencing"):
+        return value
+    if value == "unfencing":
+        return "quorum" if device or not options.stonith_enabled else "unfencing"
+    if device:
+        return "quorum"
+    if enable_unfencing:
+        return "unfencing"
+    if options.stonith_enabled:
+        return "fencing"
+    return "nothing" if options.no_quorum_policy == "ignore" else "quorum"
+
+
 def target_role(meta: Mapping[str, str], promotable: bool) -> int | None:
     """The target-role limit, or None when unrestricted (Pacemaker's get_target_role)."""
     value = (meta.get("target-role") or "started").lower()

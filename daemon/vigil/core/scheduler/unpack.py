@@ -30,7 +30,7 @@ from lxml import etree
 from vigil.core.graph import Agent
 
 from . import scores
-from .config import unpack_config
+from .config import merge_sets, unpack_config
 from .definition import CheckContext, check_history
 from .history import (
     STARTED,
@@ -79,7 +79,13 @@ class _Builder:
             meta["resource-stickiness"] = self.config.rsc_defaults.get("resource-stickiness", "1")
         for k, v in parent_meta.items():
             meta.setdefault(k, v)
-        for k, v in self.config.rsc_defaults.items():
+        defaults = self.config.rsc_defaults
+        if any(rules for rules, _ in self.config.rsc_default_sets):
+            agent = spec.agent
+            triple = None if agent is None else (agent.cls, agent.provider, agent.type)
+            defaults = merge_sets(self.config.rsc_default_sets, self.now_s,
+                                  triple or (None, None, None))
+        for k, v in defaults.items():
             meta.setdefault(k, v)
         return meta
 

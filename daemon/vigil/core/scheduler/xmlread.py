@@ -54,6 +54,14 @@ def parse_rule(el: Element) -> Rule:
                 id=cid, kind="date", operation=child.get("operation", "in_range"),
                 start=child.get("start"), end=child.get("end"), spec=MappingProxyType(spec),
             ))
+        elif child.tag in ("rsc_expression", "op_expression"):
+            fields = ("class", "provider", "type") if child.tag == "rsc_expression" \
+                else ("name", "interval")
+            exprs.append(Expr(
+                id=cid, kind=child.tag[:-len("_expression")],
+                spec=MappingProxyType({k: child.get(k) for k in fields
+                                       if child.get(k) is not None}),
+            ))
         elif child.tag == "rule":
             exprs.append(Expr(id=cid, kind="rule", rule=parse_rule(child)))
     score_attr = el.get("score-attribute")
