@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -274,6 +275,35 @@ def _parse_nodes(c: _Checker, raw: Any) -> list[NodeSpec]:
             seen[key].add(value)
         nodes.append(NodeSpec(name=name, id=node_id, address=address, votes=votes))
     return nodes
+
+
+def key_mode_problem(path: Path) -> str | None:
+    """Why an existing authkey file is too open (group or others may use it), else None.
+
+    A missing file is not a mode problem: the daemon reports it when it reads the key.
+    """
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return None
+    if mode & 0o077:
+        return (f"{path} has mode {mode:04o}: group or others may read or change it; "
+                "the cluster key must be for its owner only (chmod 0400 or 0600)")
+    return None
+
+
+def authkey_errors(cfg: Config) -> list[tuple[str, str]]:
+    """(key path, message) for every configured authkey whose file mode is too open."""
+    keys = [("authkey", cfg.authkey)]
+    keys += [(f"authkey_accept[{i}]", p) for i, p in enumerate(cfg.authkey_accept)]
+    return [(where, why) for where, path in keys if (why := key_mode_problem(path))]
+
+
+def check_authkeys(cfg: Config) -> None:
+    """Refuse a configuration whose key files group or others may read (ConfigError)."""
+    errors = authkey_errors(cfg)
+    if errors:
+        raise ConfigError(errors[0][0], errors[0][1], errors)
 
 
 def load_config(path: Path) -> Config:

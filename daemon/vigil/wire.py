@@ -12,6 +12,16 @@ Layout::
     nonce                  12  (random)
     ciphertext + tag       N + 16  (JSON object, UTF-8)
 
+Streams (the TCP peer port) carry the same packets, each framed by a 4-byte big-endian
+length. A frame is at most ``MAX_FRAME`` (1 MiB), so a receiver never buffers more than that
+before a tag proves the sender. A message whose sealed form would not fit goes as
+fragments: ordinary sealed packets of type ``frag`` (``id``, index ``i`` of ``n``, ``d``:
+base64 of up to ``FRAGMENT_DATA`` bytes of the message's JSON), sent back to back on one
+stream. :class:`Reassembler` joins them only after each one passed every check, up to
+``MAX_MESSAGE`` bytes. Rolling upgrades: a message that fits one frame is sent exactly as
+before; a node of the previous version ignores ``frag`` (an unknown type), so only
+messages over 1 MiB do not reach it.
+
 Rules: a packet is checked in this order and dropped (with a reason, for the counters) at
 the first failure: size bounds, magic/version, authentication tag (with every accepted
 key: key rotation keeps the old key valid during a rollover), replay (sender
@@ -22,6 +32,8 @@ the caller supplies the nonce.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
 import json
 import struct
@@ -40,6 +52,11 @@ NONCE_LEN = 12
 TAG_LEN = 16
 MAX_PACKET = 65000
 MIN_PACKET = HEADER.size + NONCE_LEN + TAG_LEN + 2
+OVERHEAD = HEADER.size + NONCE_LEN + TAG_LEN
+MAX_FRAME = 1024 * 1024          # a stream frame (what is buffered before its tag)
+MAX_MESSAGE = 64 * 1024 * 1024   # a message reassembled from fragments
+FRAGMENT_DATA = 512 * 1024       # message bytes per fragment (base64: 683 KiB)
+FRAG = "frag"
 KEY_LEN = 32
 
 
@@ -62,10 +79,18 @@ def check_key(key: bytes, where: str = "authkey") -> bytes:
     return key
 
 
+def encode(msg: dict[str, Any]) -> bytes:
+    return json.dumps(msg, separators=(",", ":")).encode()
+
+
 def seal(key: bytes, sender: int, incarnation: int, seq: int, msg: dict[str, Any],
          nonce: bytes, max_size: int = MAX_PACKET) -> bytes:
+    return seal_body(key, sender, incarnation, seq, encode(msg), nonce, max_size)
+
+
+def seal_body(key: bytes, sender: int, incarnation: int, seq: int, body: bytes,
+              nonce: bytes, max_size: int = MAX_PACKET) -> bytes:
     header = HEADER.pack(MAGIC, VERSION, sender, 0, incarnation, seq)
-    body = json.dumps(msg, separators=(",", ":")).encode()
     sealed = header + nonce + _aead(key).encrypt(nonce, body, header)
     if len(sealed) > max_size:
         raise ProtocolError(f"size: message of {len(sealed)} bytes exceeds {max_size}")
@@ -92,13 +117,78 @@ def open_packet(keys: list[bytes], packet: bytes, max_size: int = MAX_PACKET
             continue
     if body is None:
         raise ProtocolError("auth: tag does not verify with any accepted key")
+    return sender, incarnation, seq, decode(body)
+
+
+def decode(body: bytes) -> dict[str, Any]:
     try:
         msg = json.loads(body)
     except (ValueError, RecursionError) as exc:  # bad UTF-8 or JSON, absurd nesting/numbers
         raise ProtocolError("malformed: body is not JSON") from exc
     if not isinstance(msg, dict) or not isinstance(msg.get("t"), str):
         raise ProtocolError("malformed: body is not an object with a type")
-    return sender, incarnation, seq, msg
+    return msg
+
+
+def split(body: bytes, msg_id: int, max_frame: int = MAX_FRAME) -> list[bytes]:
+    """The bodies to seal for one stream message: itself if it fits a frame, else its
+    fragments (each sealed frame then stays under ``max_frame``)."""
+    if len(body) + OVERHEAD <= max_frame:
+        return [body]
+    if len(body) > MAX_MESSAGE:
+        raise ProtocolError(f"size: message of {len(body)} bytes exceeds {MAX_MESSAGE}")
+    pieces = [body[i : i + FRAGMENT_DATA] for i in range(0, len(body), FRAGMENT_DATA)]
+    return [encode({"t": FRAG, "id": msg_id, "i": i, "n": len(pieces),
+                    "d": base64.b64encode(piece).decode()}) for i, piece in enumerate(pieces)]
+
+
+@dataclass
+class Reassembler:
+    """Joins the fragments of one stream (they come back to back, in order).
+
+    ``feed`` returns a whole message, or None while fragments are missing; it raises
+    ProtocolError (``malformed`` or ``size``) for a fragment out of order, from another
+    sender, or beyond ``max_size``: the caller then drops the stream.
+    """
+
+    max_size: int = MAX_MESSAGE
+    _key: tuple[int, Any] | None = None  # (sender, id) of the message being joined
+    _next: int = 0
+    _count: int = 0
+    _parts: list[bytes] = field(default_factory=list)
+    _size: int = 0
+
+    def feed(self, sender: int, msg: dict[str, Any]) -> dict[str, Any] | None:
+        if msg["t"] != FRAG:
+            if self._key is not None:
+                raise ProtocolError("malformed: a message inside a fragmented one")
+            return msg
+        index, count, data = msg.get("i"), msg.get("n"), msg.get("d")
+        if not (isinstance(index, int) and isinstance(count, int) and isinstance(data, str)
+                and 0 <= index < count <= self.max_size // FRAGMENT_DATA + 1):
+            raise ProtocolError("malformed: bad fragment fields")
+        if index == 0 and self._key is None:
+            self._key, self._count = (sender, msg.get("id")), count
+        elif (self._key != (sender, msg.get("id")) or index != self._next
+              or count != self._count):
+            raise ProtocolError("malformed: fragment out of order")
+        try:
+            piece = base64.b64decode(data, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise ProtocolError("malformed: fragment data is not base64") from exc
+        self._size += len(piece)
+        if len(piece) > FRAGMENT_DATA or self._size > self.max_size:
+            raise ProtocolError(f"size: fragmented message over {self.max_size} bytes")
+        self._parts.append(piece)
+        self._next = index + 1
+        if self._next < count:
+            return None
+        body = b"".join(self._parts)
+        self._key, self._next, self._parts, self._size = None, 0, [], 0
+        whole = decode(body)
+        if whole["t"] == FRAG:
+            raise ProtocolError("malformed: a fragment inside a fragment")
+        return whole
 
 
 @dataclass

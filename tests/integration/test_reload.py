@@ -29,8 +29,9 @@ def pids(c):
 def test_authkey_rotation_without_downtime(tmp_path):
     old_key = tmp_path / "key-old"
     new_key = tmp_path / "key-new"
-    old_key.write_bytes(os.urandom(32))
-    new_key.write_bytes(os.urandom(32))
+    for key in (old_key, new_key):  # owner-only: a key others may read is refused
+        key.write_bytes(os.urandom(32))
+        key.chmod(0o600)
     keys = {"authkey": str(old_key), "authkey_accept": []}
 
     def hook(node, cfg):

@@ -96,3 +96,22 @@ def test_check_config_cli(tmp_path):
     broken.write_text("cluster_name: [unclosed\n")
     res = run_check(broken)
     assert res.returncode == 2 and "line" in res.stderr
+
+
+@pytest.mark.parametrize("mode,refused", [(0o400, False), (0o600, False), (0o440, True),
+                                          (0o640, True), (0o644, True), (0o604, True),
+                                          (0o620, True)])
+def test_an_authkey_group_or_others_may_use_is_refused(tmp_path, mode, refused):
+    from vigil.config import authkey_errors
+
+    ok, loose = tmp_path / "ok.key", tmp_path / "loose.key"
+    for key, key_mode in ((ok, 0o400), (loose, mode)):
+        key.write_bytes(b"k" * 32)
+        key.chmod(key_mode)
+    cfg = parse_config(dict(GOOD, authkey=str(ok), authkey_accept=[str(loose)]))
+    errors = authkey_errors(cfg)
+    assert bool(errors) == refused
+    if refused:
+        assert errors == [("authkey_accept[0]", f"{loose} has mode {mode:04o}: group or "
+                           "others may read or change it; the cluster key must be for its "
+                           "owner only (chmod 0400 or 0600)")]

@@ -124,3 +124,31 @@ def test_simulate_reads_the_file_as_sanitized(capsys: pytest.CaptureFixture[str]
         pytest.skip(f"shared Pacemaker cases not found at {shared}")
     rc, out, _ = sim(capsys, "--xml-file", str(shared / "on-fail-ignore.xml"), "--json")
     assert rc == 0 and json.loads(out)["actions"] == []
+
+
+
+DATED_CIB = """<cib execution-date="1106179200" have-quorum="1"><configuration>
+<crm_config><cluster_property_set id="o">
+<nvpair id="o1" name="stonith-enabled" value="false"/></cluster_property_set></crm_config>
+<nodes><node id="node1" uname="node1"/><node id="node2" uname="node2"/></nodes>
+<resources><primitive id="rsc1" class="ocf" provider="heartbeat" type="Dummy"/></resources>
+<constraints><rsc_location id="before-2010" rsc="rsc1">
+<rule id="r" score="100" boolean-op="and">
+<expression id="e" attribute="#uname" operation="eq" value="node2"/>
+<date_expression id="d" operation="lt" end="2010-01-01"/></rule></rsc_location>
+</constraints></configuration><status>
+<node_state id="node1" uname="node1" in_ccm="true" crmd="online" join="member" expected="member"/>
+<node_state id="node2" uname="node2" in_ccm="true" crmd="online" join="member" expected="member"/>
+</status></cib>"""
+
+
+def test_now_defaults_to_the_execution_date(capsys: pytest.CaptureFixture[str],
+                                            tmp_path: Path) -> None:
+    """As crm_simulate: without --now, date rules are judged at the CIB's execution-date
+    (2005 here, so the rule holds); an explicit --now wins."""
+    path = tmp_path / "dated.xml"
+    path.write_text(DATED_CIB)
+    assert main(["simulate", "--xml-file", str(path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["placements"]["rsc1"] == ["node2"]
+    rc, out, _ = sim(capsys, "--xml-file", str(path), "--json")
+    assert rc == 0 and json.loads(out)["placements"]["rsc1"] == ["node1"]

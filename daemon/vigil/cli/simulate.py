@@ -3,7 +3,8 @@
 The ``--json`` output has the keys and meaning of ``tools/oracle.py`` (placements, roles,
 actions, fencing, fencing_ops, cluster_actions, summary, nodes; scores with
 ``--show-scores``), so the two can be compared directly. The clock is read here (``--now``
-defaults to the current time), never in the core.
+defaults to the CIB's ``execution-date``, as crm_simulate's, else the current time), never
+in the core.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ import json
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from lxml import etree
 
+from vigil.core import cib as C
 from vigil.core.graph import Action, Transition
 from vigil.core.scheduler import current_state, schedule
 from vigil.errors import CibInvalid
@@ -41,7 +44,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--set-quorum", choices=("true", "false"), help="override have-quorum")
     p.add_argument("--dot", metavar="FILE", help="write the transition graph as Graphviz dot")
     p.add_argument("--now", metavar="EPOCH_S", type=float,
-                   help="evaluate failure-timeout and date rules at this time")
+                   help="evaluate failure-timeout and date rules at this time (default: "
+                        "the CIB's execution-date, else the current time)")
     p.set_defaults(func=run)
     return p
 
@@ -117,23 +121,40 @@ def inject_op(cib: etree._Element, spec: str, now_s: float) -> None:
     })
 
 
-def load_cib(opts: argparse.Namespace, now_s: float) -> etree._Element:
-    parser = etree.XMLParser(remove_blank_text=False, resolve_entities=False, no_network=True)
+def read_cib(opts: argparse.Namespace) -> etree._Element:
     try:
-        cib = etree.parse(opts.xml_file, parser).getroot()
+        data = Path(opts.xml_file).read_bytes()
     except OSError as exc:
         raise CibInvalid(f"{opts.xml_file}: cannot read: {exc}") from exc
-    except etree.XMLSyntaxError as exc:
-        raise CibInvalid(f"{opts.xml_file}: not well-formed XML: {exc}") from exc
+    cib = C.parse(data, str(opts.xml_file), keep_blanks=True)
     if cib.tag != "cib":
         raise CibInvalid(f"{opts.xml_file}: root element is <{cib.tag}>, expected <cib>")
+    return cib
+
+
+def execution_date_s(cib: etree._Element) -> float | None:
+    """The CIB's ``execution-date`` (epoch seconds): crm_simulate's "now" without -t."""
+    text = cib.get("execution-date")
+    try:
+        return float(text) if text else None
+    except ValueError:
+        return None
+
+
+def load_cib(opts: argparse.Namespace, now_s: float) -> etree._Element:
+    cib = read_cib(opts)
+    modify_cib(cib, opts, now_s)
+    return cib
+
+
+def modify_cib(cib: etree._Element, opts: argparse.Namespace, now_s: float) -> None:
+    """Apply --set-quorum, --node-fail and --op-fail (in that order)."""
     if opts.set_quorum is not None:
         cib.set("have-quorum", "1" if opts.set_quorum == "true" else "0")
     for node in opts.node_fail:
         fail_node(cib, node)
     for spec in opts.op_fail:
         inject_op(cib, spec, now_s)
-    return cib
 
 
 # -- output ------------------------------------------------------------------------------
@@ -245,9 +266,12 @@ def dot_text(tr: Transition) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    now_s = args.now if args.now is not None else time.time()
     try:
-        cib = load_cib(args, now_s)
+        cib = read_cib(args)
+        now_s = args.now
+        if now_s is None:  # as crm_simulate: the CIB's execution-date, else the clock
+            now_s = execution_date_s(cib) or time.time()
+        modify_cib(cib, args, now_s)
         # as crm_simulate -x: a CIB file may have masked secrets (op-secure-digest)
         tr = schedule(cib, now_s, sanitized=True)
     except CibInvalid as exc:

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from .. import __version__
-from ..config import load_config
+from ..config import check_authkeys, load_config
 from ..errors import ConfigError, VigilError
 
 EPILOG = """\
@@ -46,6 +46,7 @@ def parser() -> argparse.ArgumentParser:
 def check_config(path: Path) -> int:
     try:
         cfg = load_config(path)
+        check_authkeys(cfg)
     except ConfigError as exc:
         for key, message in exc.errors:
             print(f"{path}: {key + ': ' if key else ''}{message}", file=sys.stderr)
@@ -75,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         return check_config(args.check_config)
     try:
         cfg = load_config(args.config)
+        check_authkeys(cfg)
     except ConfigError as exc:
         for key, message in exc.errors:
             print(f"vigild: {args.config}: {key + ': ' if key else ''}{message}",

@@ -77,17 +77,48 @@ def parent_of(el: Element) -> Element:
     return parent
 
 
-def parse(data: str | bytes, what: str = "CIB") -> Element:
-    """Parse XML text; a syntax error becomes CibInvalid with line and column."""
+# One hardened parser for every XML that enters vigil (control socket, peers, disk,
+# simulate): no DTD is loaded, nothing is fetched, no entity is expanded, no huge trees.
+_PARSER_OPTS: dict[str, Any] = dict(resolve_entities=False, no_network=True, load_dtd=False,
+                                    huge_tree=False)
+
+
+def parse(data: str | bytes, what: str = "CIB", keep_blanks: bool = False) -> Element:
+    """Parse XML text into an element; anything but plain elements and text is refused.
+
+    A syntax error becomes CibInvalid with line and column. A document with a DOCTYPE
+    (internal subset or external DTD), an entity reference or a processing instruction is
+    refused with CibInvalid naming it: an unresolved ``&x;`` would be stored as is and make
+    the CIB unreadable for every peer and for the next start.
+    """
     if isinstance(data, str):
         data = data.encode()
-    parser = etree.XMLParser(remove_blank_text=True, resolve_entities=False, no_network=True)
+    parser = etree.XMLParser(remove_blank_text=not keep_blanks, **_PARSER_OPTS)
     try:
-        return etree.fromstring(data, parser)
+        root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
         line, col = exc.position if exc.position else (0, 0)
         raise CibInvalid(f"{what} is not well-formed XML (line {line}, column {col}): "
                          f"{exc.msg}") from exc
+    _refuse_markup(root, what)
+    return root
+
+
+def _refuse_markup(root: Element, what: str) -> None:
+    info = root.getroottree().docinfo
+    if info.internalDTD is not None or info.system_url or info.public_id:
+        raise CibInvalid(f"{what} is refused: it has a DOCTYPE declaration; a CIB may hold "
+                         "no DTD, entity declarations or entity references")
+    outside = [*root.itersiblings(preceding=True), *root.itersiblings()]
+    for node in [*outside, *root.iter(etree.Entity, etree.ProcessingInstruction)]:
+        where = node.getparent()
+        inside = f" in {describe(where)}" if where is not None else ""
+        if isinstance(node, etree._Entity):
+            raise CibInvalid(f"{what} is refused: entity reference {node.text}{inside} "
+                             "(a CIB may hold no entity references; write the text itself)")
+        if isinstance(node, etree._ProcessingInstruction):
+            raise CibInvalid(f"{what} is refused: processing instruction <?{node.target}?>"
+                             f"{inside} (a CIB may hold no processing instructions)")
 
 
 def to_bytes(el: Element, pretty: bool = True) -> bytes:

@@ -32,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..errors import ProtocolError, VigilError
+from ..errors import CibInvalid, ProtocolError, VigilError
 from . import cib as C
 from .clients import ClientRequests
 from .codec import action_from_dict, action_to_dict, result_to_dict
@@ -444,6 +444,8 @@ class Controller:
     def _on_message(self, sender: int, msg: dict[str, Any]) -> None:
         try:
             self._route(sender, msg)
+        except CibInvalid as exc:  # a CIB this node refuses to parse is never adopted
+            raise ProtocolError(f"{msg.get('t')!r} from node {sender}: {exc}") from exc
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ProtocolError(f"{msg.get('t')!r} from node {sender}: missing or bad "
                                 f"field ({exc!r})") from exc

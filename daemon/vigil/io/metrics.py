@@ -4,8 +4,9 @@
 text exposition format, version 0.0.4: every family has one ``# HELP`` and one ``# TYPE``
 line followed by its samples; label values are escaped (backslash, double quote, newline).
 Transport counters become ``vigil_packets_total{kind}``, ``vigil_packets_dropped_total
-{reason}`` and ``vigil_messages_dropped_total{reason}``; a counter this module does not
-know is still exported, as ``vigil_<name>_total``.
+{reason}``, ``vigil_messages_dropped_total{reason}``, ``vigil_peer_connections_dropped_total
+{reason}`` and ``vigil_accept_errors_total{socket}``; a counter this module does not know
+is still exported, as ``vigil_<name>_total``.
 
 The endpoint (config key ``metrics_listen``) is deliberately small, and its rules are:
 one request per connection, closed after the reply; the request head is read within
@@ -44,6 +45,12 @@ COUNTER_FAMILIES = (
      "Cluster messages dropped (peer unreachable, or from a peer process that restarted)."),
     ("packets_", "vigil_packets_total", "kind",
      "Packets accepted (received) and heartbeats sent by this node."),
+    ("connections_dropped_", "vigil_peer_connections_dropped_total", "reason",
+     "Peer-port connections closed before they authenticated (limit, auth_timeout, "
+     "memory, shed)."),
+    ("accept_errors_", "vigil_accept_errors_total", "socket",
+     "Connections that could not be accepted (out of file descriptors or memory): while "
+     "this grows the node cannot serve its peers or clients."),
 )
 
 

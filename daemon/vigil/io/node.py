@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..config import Config, load_config
+from ..config import Config, check_authkeys, load_config
 from ..core import cib as C
 from ..core.controller import ClusterSpec, Controller, error_reply
 from ..core.events import (
@@ -78,6 +78,7 @@ def read_authkey(path: Path) -> bytes:
 
 def read_keys(cfg: Config) -> list[bytes]:
     """The key packets are sealed with, then the other keys accepted on receive."""
+    check_authkeys(cfg)  # a key that group or others may read is refused (also on reload)
     return [read_authkey(cfg.authkey), *(read_authkey(p) for p in cfg.authkey_accept)]
 
 
@@ -130,7 +131,7 @@ class Node:
         return time.monotonic_ns() // 1_000_000
 
     def _counters(self) -> dict[str, int]:
-        return dict(self.transport.counters)
+        return {**self.transport.counters, **self.control.counters}
 
     def _metrics_text(self) -> str:
         return render(status_view(self.ctrl))  # what the `status` op answers, as metrics

@@ -2,9 +2,11 @@
 
 Both carry packets sealed by :mod:`vigil.wire`. UDP datagrams are checked by the replay
 guard and dropped with a counted reason when anything is wrong; TCP frames are a 4-byte
-big-endian length and a sealed packet, one connection per direction and peer, opened
-lazily and re-opened after an error. A message to an unreachable peer is dropped (the
-cores recover through heartbeats: version adverts, timeouts), never queued forever.
+big-endian length and a sealed packet of at most ``wire.MAX_FRAME`` bytes (larger messages
+go as fragments), one connection per direction and peer, opened lazily and re-opened after
+an error. Inbound streams, and what they may cost before they are authenticated, are
+:mod:`.peerport`'s. A message to an unreachable peer is dropped (the cores recover
+through heartbeats: version adverts, timeouts), never queued forever.
 """
 
 from __future__ import annotations
@@ -20,15 +22,13 @@ from typing import Any
 from .. import wire
 from ..config import Config
 from ..errors import ProtocolError
+from .listen import Counters
+from .peerport import PeerPort
 
 log = logging.getLogger("vigil.transport")
-MAX_FRAME = 64 * 1024 * 1024
+MAX_FRAME = wire.MAX_FRAME
 OnPacket = Callable[[int, int, dict[str, Any]], None]
-
-
-class Counters(dict[str, int]):
-    def bump(self, name: str) -> None:
-        self[name] = self.get(name, 0) + 1
+__all__ = ["Counters", "MAX_FRAME", "Transport"]
 
 
 class Transport:
@@ -45,7 +45,9 @@ class Transport:
                                  packets_dropped_malformed=0, packets_dropped_replay=0,
                                  packets_dropped_size=0, messages_dropped_unreachable=0)
         self.udp: asyncio.DatagramTransport | None = None
-        self.server: asyncio.Server | None = None
+        self.port = PeerPort(lambda data: self._open(data, self.guard, wire.MAX_MESSAGE),
+                             self.on_message_in, self.counters,
+                             lambda: {n.address for n in self.cfg.nodes})
         self.writers: dict[int, asyncio.StreamWriter] = {}
         self.connecting: dict[int, asyncio.Task[None]] = {}
         self.queues: dict[int, list[bytes]] = {}
@@ -56,8 +58,7 @@ class Transport:
         sock = self._udp_socket()
         self.udp, _ = await loop.create_datagram_endpoint(
             lambda: _Datagrams(self), sock=sock)
-        self.server = await asyncio.start_server(
-            self._accept, host=self.cfg.me.address, port=self.cfg.port, reuse_address=True)
+        self.port.start(self.cfg.me.address, self.cfg.port)
 
     def _udp_socket(self) -> socket.socket:
         cfg = self.cfg
@@ -80,8 +81,7 @@ class Transport:
     async def close(self) -> None:
         if self.udp:
             self.udp.close()
-        if self.server:
-            self.server.close()
+        self.port.close()
         for task in self.connecting.values():
             task.cancel()
         for writer in self.writers.values():
@@ -89,9 +89,12 @@ class Transport:
 
     # ------------------------------------------------------------------ sealing
     def _seal(self, msg: dict[str, Any]) -> bytes:
+        return self._seal_body(wire.encode(msg))
+
+    def _seal_body(self, body: bytes) -> bytes:
         self.seq += 1
-        return wire.seal(self.keys[0], self.cfg.me.id, self.incarnation, self.seq, msg,
-                         os.urandom(wire.NONCE_LEN), max_size=MAX_FRAME)
+        return wire.seal_body(self.keys[0], self.cfg.me.id, self.incarnation, self.seq, body,
+                              os.urandom(wire.NONCE_LEN), max_size=wire.MAX_FRAME)
 
     def _open(self, data: bytes, guard: wire.ReplayGuard | None,
               max_size: int) -> tuple[int, int, dict[str, Any]] | None:
@@ -136,9 +139,18 @@ class Transport:
             self.on_heartbeat(sender, inc, msg)
 
     # ------------------------------------------------------------------ messages
+    def on_message_in(self, sender: int, incarnation: int, msg: dict[str, Any]) -> None:
+        self.on_message(sender, incarnation, msg)  # late-bound: tests replace on_message
+
     def send(self, node_id: int, msg: dict[str, Any]) -> None:
-        frame = self._seal(msg)
-        data = struct.pack("!I", len(frame)) + frame
+        try:
+            bodies = wire.split(wire.encode(msg), self.seq + 1)
+        except ProtocolError as exc:
+            log.error("message %r to node %s not sent: %s", msg.get("t"), node_id, exc)
+            self.counters.bump("messages_dropped_size")
+            return
+        frames = [self._seal_body(body) for body in bodies]
+        data = b"".join(struct.pack("!I", len(frame)) + frame for frame in frames)
         writer = self.writers.get(node_id)
         if writer is not None and not writer.is_closing():
             writer.write(data)
@@ -165,25 +177,6 @@ class Transport:
         finally:
             if self.connecting.get(node_id) is asyncio.current_task():
                 del self.connecting[node_id]
-
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        guard = self.guard  # shared with datagrams: no replay on a new connection
-        try:
-            while True:
-                header = await reader.readexactly(4)
-                (length,) = struct.unpack("!I", header)
-                if length > MAX_FRAME:
-                    self.counters.bump("packets_dropped_size")
-                    break
-                opened = self._open(await reader.readexactly(length), guard, MAX_FRAME)
-                if opened is None:
-                    break  # a stream that fails once is not trusted any further
-                sender, _inc, msg = opened
-                self.on_message(sender, _inc, msg)
-        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
-            pass  # the peer went away, or we are shutting down
-        finally:
-            writer.close()
 
     def forget(self, node_id: int) -> None:
         """Drop the connection to a peer that left or restarted, and what waits for it.

@@ -41,9 +41,10 @@ class LoopCluster:
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.base.mkdir(parents=True, exist_ok=True)
         self.authkey = base / "authkey"
-        if not self.authkey.exists():
-            self.authkey.write_bytes(os.urandom(32))
-            self.authkey.chmod(0o400)
+        if not self.authkey.exists():  # owner-only from the start, as vigilctl keygen does
+            fd = os.open(self.authkey, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o400)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(os.urandom(32))
         self.names = [f"node{i}" for i in range(1, size + 1)]
         for name_ in self.names:
             self.write_config(name_)

@@ -27,6 +27,7 @@ Rules (Pacemaker 2.1.5 ``native_create_actions``)
 
 from __future__ import annotations
 
+from . import recurring
 from .actgraph import (
     IMPLIES_THEN,
     OPTIONAL,
@@ -39,7 +40,7 @@ from .actgraph import (
 from .assign import Assignment
 from .history import PROMOTED, STARTED, STOPPED, UNKNOWN, UNPROMOTED
 from .scores import INFINITY
-from .state import ClusterState
+from .state import ClusterState, requirement
 
 # rsc_state_matrix[current][target] -> next step
 _S, _T, _U, _P = STOPPED, STARTED, UNPROMOTED, PROMOTED
@@ -121,18 +122,7 @@ class ActionBuilder:
     def needs_nothing(self, rid: str, task: str) -> bool:
         if task not in ("start", "promote"):
             return True
-        rsc = self.state.resources[rid]
-        req = (rsc.meta.get("requires") or "").lower()
-        if rsc.agent is not None and rsc.agent.cls == "stonith":
-            req = "quorum"
-        if not req:
-            if self.opts.stonith_enabled:
-                req = "fencing"
-            elif self.opts.no_quorum_policy == "ignore":
-                req = "nothing"
-            else:
-                req = "quorum"
-        return req == "nothing"
+        return requirement(self.state.resources[rid], self.opts) == "nothing"
 
     def rsc_action(self, rid: str, task: str, node: str | None, optional: bool,
                    interval_ms: int = 0, key: str | None = None) -> Act:
@@ -294,59 +284,10 @@ class ActionBuilder:
             role = nxt
         if rsc.blocked:
             return
+        start = None
         if next_role != STOPPED or not self.managed(rid):
             start = self.rsc_action(rid, "start", chosen, True)
-            self.recurring(rid, start, chosen)
-
-    def recurring(self, rid: str, start: Act, node: str | None) -> None:
-        rsc = self.state.resources[rid]
-        if self.in_maintenance(rid) or (node is not None and self.state.nodes[node].maintenance):
-            return
-        seen: set[tuple[str, int]] = set()
-        for op in rsc.spec.ops:
-            if op.interval_ms <= 0 or not op.enabled or (op.name, op.interval_ms) in seen:
-                continue
-            seen.add((op.name, op.interval_ms))
-            if op.role == "Stopped":
-                continue
-            self.recurring_op(rid, start, node, op.name, op.interval_ms, op.role)
-
-    def recurring_op(self, rid: str, start: Act, node: str | None, name: str,
-                     interval_ms: int, role_name: str | None) -> None:
-        rsc = self.state.resources[rid]
-        next_role = self.next_role[rid]
-        key = op_key(rid, name, interval_ms)
-        is_optional = start.optional
-        active = node is not None and (node, name, interval_ms) in rsc.active_recurring
-        if not active or (node, name, interval_ms) in rsc.reschedule:
-            is_optional = False
-        op_role = {"Promoted": PROMOTED, "Unpromoted": UNPROMOTED, "Started": STARTED,
-                   "Stopped": STOPPED}.get(role_name or "", None)
-        if (next_role == PROMOTED and op_role is None) or \
-                (op_role is not None and op_role != next_role):
-            if is_optional and node is not None:
-                cancel = self.rsc_action(rid, "cancel", node, False, interval_ms, key=key)
-                cancel.interval_ms = interval_ms
-                after = {STARTED: "stop" if next_role == STOPPED else "promote",
-                         UNPROMOTED: "stop" if next_role == STOPPED else "promote",
-                         PROMOTED: "demote"}.get(rsc.role)
-                if rsc.role in (STARTED, UNPROMOTED) and next_role not in (STOPPED, PROMOTED):
-                    after = None
-                if after:
-                    self.order_to_key(cancel, rid, after, RUNNABLE_LEFT)
-            return
-        mon = self.rsc_action(rid, name, node, is_optional, interval_ms, key=key)
-        if not start.runnable or node is None or not self.state.nodes[node].online \
-                or self.state.nodes[node].unclean:
-            mon.runnable = False
-        if next_role == PROMOTED:
-            mon.target_rc = 8
-        if node is None or self.managed(rid):
-            self.order_from_key(rid, "start", mon, IMPLIES_THEN | RUNNABLE_LEFT)
-            if next_role == PROMOTED:
-                self.order_from_key(rid, "promote", mon, OPTIONAL | RUNNABLE_LEFT)
-            elif rsc.role == PROMOTED:
-                self.order_from_key(rid, "demote", mon, OPTIONAL | RUNNABLE_LEFT)
+        recurring.create(self, rid, start, chosen)
 
     def in_maintenance(self, rid: str) -> bool:
         meta = self.state.resources[rid].meta
@@ -359,6 +300,10 @@ class ActionBuilder:
             for node, task, interval in rsc.cancels:
                 self.rsc_action(rsc.id, "cancel", node, False, interval,
                                 key=op_key(rsc.id, task, interval))
+            for node in sorted(rsc.cleanup_on):  # stop -> delete -> start
+                delete = self.rsc_action(rsc.id, "delete", node, False)
+                for stop in self.g.rsc_actions(rsc.id, "stop", node, any_node=False):
+                    self.g.order(stop, delete, OPTIONAL)
 
     # -- probes ---------------------------------------------------------------------
     def probes(self) -> None:

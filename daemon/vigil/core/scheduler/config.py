@@ -11,8 +11,10 @@ Rules
 * Invalid input raises :class:`CibInvalid` naming the element: a missing id, a primitive
   without class or type, a score that is not a number, a constraint naming a resource that
   does not exist, a duplicate resource id.
-* Unsupported constructs (bundles, templates, resource sets, tickets) are skipped with a
-  note rather than misread.
+* A ``primitive template=`` takes the template's class, provider, type, attribute sets
+  and operations; its own values, and its own operations with the same name and interval,
+  win.
+* Bundles are not modelled: skipped with a note rather than misread.
 """
 
 from __future__ import annotations
@@ -26,89 +28,52 @@ from vigil.core.graph import Agent
 from vigil.errors import CibInvalid
 
 from . import scores
+from .constraints import Refs, parse_constraints
 from .model import (
-    ColocSpec,
     Config,
-    Expr,
-    LocationSpec,
     NodeSpec,
+    Rule,
     OpSpec,
     Options,
-    OrderSpec,
     RscSpec,
-    Rule,
 )
-from .rules import eval_rule
+from .rules import Agent3, eval_rule
+from .xmlread import children as _children
+from .xmlread import describe, norm_role, parse_rule
 
 Element = etree._Element
-ROLE_ALIASES = {"master": "Promoted", "slave": "Unpromoted", "promoted": "Promoted",
-                "unpromoted": "Unpromoted", "started": "Started", "stopped": "Stopped"}
+Pairs = tuple[tuple[str, str], ...]
+AttrSets = tuple[tuple[tuple[Rule, ...], Pairs], ...]
 
 
-def norm_role(text: str | None) -> str | None:
-    if text is None or text == "" or text.lower() in ("#default", "unknown"):
-        return None
-    return ROLE_ALIASES.get(text.lower(), text)
+def read_sets(parent: Element | None, tag: str) -> AttrSets:
+    """The ``tag`` sets under ``parent`` in descending score order: (rules, pairs)."""
+    sets = _children(parent, tag)
+    sets.sort(key=lambda s: -scores.lenient_int(s.get("score"), 0))
+    out = []
+    for s in sets:
+        pairs = tuple((str(nv.get("name")), str(nv.get("value")))
+                      for nv in _children(s, "nvpair")
+                      if nv.get("name") is not None and nv.get("value") is not None)
+        out.append((tuple(parse_rule(r) for r in _children(s, "rule")), pairs))
+    return tuple(out)
 
 
-def describe(el: Element) -> str:
-    ident = el.get("id")
-    return f"<{el.tag} id={ident!r}>" if ident else f"<{el.tag}>"
-
-
-def _children(el: Element | None, tag: str) -> list[Element]:
-    if el is None:
-        return []
-    return [c for c in el if isinstance(c.tag, str) and c.tag == tag]
-
-
-def parse_rule(el: Element) -> Rule:
-    where = describe(el)
-    exprs: list[Expr] = []
-    for child in el:
-        if not isinstance(child.tag, str):
+def merge_sets(sets: AttrSets, now_s: float, agent: Agent3 | None = None) -> dict[str, str]:
+    """The first value of each name among the sets whose rules hold (an nvpair without a
+    value sets nothing, as in Pacemaker)."""
+    out: dict[str, str] = {}
+    for rules, pairs in sets:
+        if rules and not all(eval_rule(r, {}, now_s, agent) for r in rules):
             continue
-        cid = child.get("id", "")
-        if child.tag == "expression":
-            exprs.append(Expr(
-                id=cid, kind="attr", attribute=child.get("attribute", ""),
-                operation=child.get("operation", "defined"), value=child.get("value"),
-                type=child.get("type", ""), value_source=child.get("value-source", "literal"),
-            ))
-        elif child.tag == "date_expression":
-            spec: dict[str, str] = {}
-            for sub in child:
-                if isinstance(sub.tag, str) and sub.tag in ("date_spec", "duration"):
-                    spec.update({str(k): str(v) for k, v in sub.attrib.items() if k != "id"})
-            exprs.append(Expr(
-                id=cid, kind="date", operation=child.get("operation", "in_range"),
-                start=child.get("start"), end=child.get("end"), spec=MappingProxyType(spec),
-            ))
-        elif child.tag == "rule":
-            exprs.append(Expr(id=cid, kind="rule", rule=parse_rule(child)))
-    score_attr = el.get("score-attribute")
-    score = 0 if score_attr else scores.parse_score(el.get("score"), where, 0)
-    return Rule(
-        id=el.get("id", ""), score=score, score_attribute=score_attr,
-        boolean_op=(el.get("boolean-op") or "and").lower(), role=norm_role(el.get("role")),
-        exprs=tuple(exprs),
-    )
+        for name, value in pairs:
+            out.setdefault(name, value)
+    return out
 
 
 def nvpairs(parent: Element | None, tag: str, now_s: float) -> dict[str, str]:
     """Merged name/value pairs of every ``tag`` set under ``parent`` (first value wins)."""
-    sets = _children(parent, tag)
-    sets.sort(key=lambda s: -scores.lenient_int(s.get("score"), 0))
-    out: dict[str, str] = {}
-    for s in sets:
-        rules = _children(s, "rule")
-        if rules and not all(eval_rule(parse_rule(r), {}, now_s) for r in rules):
-            continue
-        for nv in _children(s, "nvpair"):
-            name, value = nv.get("name"), nv.get("value")
-            if name is not None and value is not None and name not in out:
-                out[name] = value  # an nvpair without a value sets nothing (Pacemaker)
-    return out
+    return merge_sets(read_sets(parent, tag), now_s)
 
 
 def parse_options(cib: Element, now_s: float) -> Options:
@@ -134,7 +99,31 @@ def parse_options(cib: Element, now_s: float) -> Options:
         stop_orphan_resources=flag("stop-orphan-resources", True),
         stop_orphan_actions=flag("stop-orphan-actions", True),
         dc_uuid=cib.get("dc-uuid"),
+        health_strategy=(props.get("node-health-strategy") or "none").lower(),
+        health_scores=_health_scores(props),
     )
+
+
+def _health_scores(props: Mapping[str, str]) -> tuple[int, int, int, int]:
+    """(red, yellow, green, base) for node-health-strategy (Pacemaker's pe_health.c):
+    migrate-on-red bans red nodes, only-green bans red and yellow ones, progressive and
+    custom read node-health-red/-yellow/-green (defaults -INFINITY, 0, 0); only
+    progressive adds node-health-base."""
+    strategy = (props.get("node-health-strategy") or "none").lower()
+    inf = scores.INFINITY
+    if strategy == "migrate-on-red":
+        return (-inf, 0, 0, 0)
+    if strategy == "only-green":
+        return (-inf, -inf, 0, 0)
+    if strategy not in ("progressive", "custom"):
+        return (0, 0, 0, 0)
+
+    def val(name: str, default: int) -> int:
+        return scores.lenient_int(props.get(name), default)
+
+    base = val("node-health-base", 0) if strategy == "progressive" else 0
+    return (val("node-health-red", -inf), val("node-health-yellow", 0),
+            val("node-health-green", 0), base)
 
 
 def _utilization(el: Element, now_s: float) -> dict[str, int]:
@@ -189,8 +178,12 @@ def parse_ops(el: Element, op_defaults: Mapping[str, str], now_s: float) -> tupl
 class _ResourceReader:
     """Reads the resource tree, checking id uniqueness."""
 
-    def __init__(self, op_defaults: Mapping[str, str], now_s: float) -> None:
+    def __init__(self, op_defaults: Mapping[str, str], now_s: float,
+                 templates: Mapping[str, Element]) -> None:
         self.op_defaults = op_defaults
+        self.templates = templates
+        self.derived: dict[str, list[str]] = {}  # template id -> primitives made from it
+        self.unmodelled: set[str] = set()
         self.now_s = now_s
         self.ids: set[str] = set()
         self.notes: list[str] = []
@@ -217,25 +210,48 @@ class _ResourceReader:
                            meta=MappingProxyType(nvpairs(el, "meta_attributes", self.now_s)))
         if el.tag in ("clone", "master"):
             return self.clone(el)
+        if el.tag == "template":
+            return None  # read up front (see unpack_config)
+        if el.tag == "bundle":
+            self.unmodelled.add(self._claim(el))
+            self.unmodelled.update(c.get("id", "") for c in el.iter("primitive"))
+            self.notes.append(f"{describe(el)}: bundles are not modelled by vigil's scheduler;"
+                              " ignored")
+            return None
         if isinstance(el.tag, str) and el.tag not in ("meta_attributes", "instance_attributes"):
             self.notes.append(f"{describe(el)}: not supported by vigil's scheduler; ignored")
         return None
 
     def primitive(self, el: Element, inherit: Mapping[str, str] | None = None) -> RscSpec:
         rid = self._claim(el)
-        cls, rtype = el.get("class"), el.get("type")
+        tmpl = self.templates.get(el.get("template") or "")
+        if el.get("template") and tmpl is None:
+            raise CibInvalid(f"{describe(el)}: template {el.get('template')!r} not found")
+        if tmpl is not None:
+            self.derived.setdefault(tmpl.get("id", ""), []).append(rid)
+        base = tmpl if tmpl is not None else el
+        cls, rtype = el.get("class") or base.get("class"), el.get("type") or base.get("type")
         if not cls or not rtype:
             raise CibInvalid(f"{describe(el)}: primitive needs class and type")
-        provider = el.get("provider")
+        provider = el.get("provider") or base.get("provider")
         if cls == "ocf" and not provider:
             raise CibInvalid(f"{describe(el)}: ocf primitive needs a provider")
-        params = {**(inherit or {}), **nvpairs(el, "instance_attributes", self.now_s)}
+
+        def sets(tag: str) -> dict[str, str]:
+            own = nvpairs(el, tag, self.now_s)
+            return own if tmpl is None else {**nvpairs(tmpl, tag, self.now_s), **own}
+
+        params = {**(inherit or {}), **sets("instance_attributes")}
+        ops = parse_ops(el, self.op_defaults, self.now_s)
+        if tmpl is not None:  # the primitive's op with the same name and interval wins
+            mine = {(o.name, o.interval_ms) for o in ops}
+            ops = tuple(o for o in parse_ops(tmpl, self.op_defaults, self.now_s)
+                        if (o.name, o.interval_ms) not in mine) + ops
+        util = {k: scores.lenient_int(v) for k, v in sets("utilization").items()}
         return RscSpec(
             id=rid, kind="primitive", agent=Agent(cls, provider, rtype),
-            meta=MappingProxyType(nvpairs(el, "meta_attributes", self.now_s)),
-            params=tuple(sorted(params.items())),
-            ops=parse_ops(el, self.op_defaults, self.now_s),
-            utilization=_utilization(el, self.now_s),
+            meta=MappingProxyType(sets("meta_attributes")),
+            params=tuple(sorted(params.items())), ops=ops, utilization=util,
         )
 
     def clone(self, el: Element) -> RscSpec | None:
@@ -258,94 +274,6 @@ def _walk(specs: Iterable[RscSpec]) -> Iterable[RscSpec]:
         yield from _walk(s.children)
 
 
-def parse_constraints(
-    cib: Element, known: set[str]
-) -> tuple[list[LocationSpec], list[ColocSpec], list[OrderSpec], list[str]]:
-    locs: list[LocationSpec] = []
-    colocs: list[ColocSpec] = []
-    orders: list[OrderSpec] = []
-    notes: list[str] = []
-    holder = cib.find("configuration/constraints")
-    for el in holder if holder is not None else []:
-        if not isinstance(el.tag, str):
-            continue
-        if _children(el, "resource_set"):
-            notes.append(f"{describe(el)}: resource sets are not supported; ignored")
-            continue
-        if el.tag == "rsc_location":
-            loc = parse_location(el, known, notes)
-            if loc is not None:
-                locs.append(loc)
-        elif el.tag == "rsc_colocation":
-            colocs.append(parse_colocation(el, known))
-        elif el.tag == "rsc_order":
-            orders.append(parse_order(el, known))
-        elif el.tag != "rsc_ticket":
-            notes.append(f"{describe(el)}: unknown constraint; ignored")
-    return locs, colocs, orders, notes
-
-
-def _ref(el: Element, attr: str, known: set[str]) -> str:
-    rid = el.get(attr)
-    if not rid:
-        raise CibInvalid(f"{describe(el)}: missing {attr}")
-    if rid not in known:
-        raise CibInvalid(f"{describe(el)}: {attr} {rid!r} is not a configured resource")
-    return rid
-
-
-def parse_location(el: Element, known: set[str], notes: list[str]) -> LocationSpec | None:
-    if el.get("rsc-pattern") and not el.get("rsc"):
-        notes.append(f"{describe(el)}: rsc-pattern is not supported; ignored")
-        return None
-    rsc = _ref(el, "rsc", known)
-    rules = tuple(parse_rule(r) for r in _children(el, "rule"))
-    node = el.get("node")
-    if node is None and not rules:
-        raise CibInvalid(f"{describe(el)}: needs node and score, or rules")
-    score = scores.parse_score(el.get("score"), describe(el), 0) if node is not None else 0
-    if node is not None and el.get("score") is None:
-        raise CibInvalid(f"{describe(el)}: node {node!r} given without score")
-    return LocationSpec(id=el.get("id", ""), rsc=rsc, node=node, score=score, rules=rules,
-                        role=norm_role(el.get("role")),
-                        discovery=el.get("resource-discovery", "always"))
-
-
-def parse_colocation(el: Element, known: set[str]) -> ColocSpec:
-    score_text = el.get("score")
-    if score_text is None:
-        raise CibInvalid(f"{describe(el)}: colocation without score")
-    influence = el.get("influence")
-    return ColocSpec(
-        id=el.get("id", ""), rsc=_ref(el, "rsc", known), with_rsc=_ref(el, "with-rsc", known),
-        score=scores.parse_score(score_text, describe(el)),
-        rsc_role=norm_role(el.get("rsc-role")), with_rsc_role=norm_role(el.get("with-rsc-role")),
-        node_attribute=el.get("node-attribute") or "#uname",
-        influence=None if influence is None else scores.is_true(influence),
-    )
-
-
-def parse_order(el: Element, known: set[str]) -> OrderSpec:
-    kind = el.get("kind")
-    if kind is None:
-        score_text = el.get("score")
-        if score_text is not None and scores.parse_score(score_text, describe(el)) == 0:
-            kind = "Optional"
-        else:
-            kind = "Mandatory"
-    kind = kind.capitalize()
-    if kind not in ("Mandatory", "Optional", "Serialize"):
-        raise CibInvalid(f"{describe(el)}: unknown order kind {kind!r}")
-    sym = el.get("symmetrical")
-    symmetrical = scores.is_true(sym, True) if sym is not None else kind != "Serialize"
-    return OrderSpec(
-        id=el.get("id", ""), first=_ref(el, "first", known), then=_ref(el, "then", known),
-        first_action=(el.get("first-action") or "start").lower(),
-        then_action=(el.get("then-action") or el.get("first-action") or "start").lower(),
-        kind=kind, symmetrical=symmetrical,
-    )
-
-
 def unpack_config(cib: Element, now_s: float) -> Config:
     """Read the configuration section of ``cib`` (a ``<cib>`` element)."""
     if cib.tag != "cib":
@@ -353,11 +281,13 @@ def unpack_config(cib: Element, now_s: float) -> Config:
     conf = cib.find("configuration")
     if conf is None:
         raise CibInvalid("<cib> has no <configuration>")
-    rsc_defaults = nvpairs(conf.find("rsc_defaults"), "meta_attributes", now_s)
+    rsc_default_sets = read_sets(conf.find("rsc_defaults"), "meta_attributes")
+    rsc_defaults = merge_sets(rsc_default_sets, now_s)
     op_defaults = nvpairs(conf.find("op_defaults"), "meta_attributes", now_s)
-    reader = _ResourceReader(op_defaults, now_s)
-    resources = []
     holder = conf.find("resources")
+    templates = {t.get("id", ""): t for t in _children(holder, "template")}
+    reader = _ResourceReader(op_defaults, now_s, templates)
+    resources = []
     for el in holder if holder is not None else []:
         if isinstance(el.tag, str):
             spec = reader.read(el)
@@ -365,11 +295,19 @@ def unpack_config(cib: Element, now_s: float) -> Config:
                 resources.append(spec)
     known = {s.id for s in _walk(resources)}
     props = nvpairs(conf.find("crm_config"), "cluster_property_set", now_s)
-    locs, colocs, orders, notes = parse_constraints(cib, known)
+    groups: dict[str, list[str]] = dict(reader.derived)
+    for tag in _children(conf.find("tags"), "tag"):
+        groups[tag.get("id", "")] = [r.get("id", "") for r in _children(tag, "obj_ref")]
+    aliases = {inner.id: top.id for top in resources if top.kind == "clone"
+               for inner in _walk(top.children)}
+    refs = Refs(known, groups, reader.unmodelled, aliases)
+    cons = parse_constraints(cib, refs)
     return Config(
         options=parse_options(cib, now_s), nodes=parse_nodes(cib, now_s),
-        resources=tuple(resources), locations=tuple(locs), colocations=tuple(colocs),
-        orders=tuple(orders), rsc_defaults=MappingProxyType(rsc_defaults),
-        op_defaults=MappingProxyType(op_defaults), notes=tuple(reader.notes + notes),
+        resources=tuple(resources), locations=tuple(cons.locations),
+        colocations=tuple(cons.colocations), orders=tuple(cons.orders),
+        tickets=tuple(cons.tickets), rsc_defaults=MappingProxyType(rsc_defaults),
+        rsc_default_sets=rsc_default_sets,
+        op_defaults=MappingProxyType(op_defaults), notes=tuple(reader.notes + cons.notes),
         fence_timeout_ms=scores.parse_duration_ms(props.get("stonith-timeout"), 60000) or 60000,
     )

@@ -20,6 +20,7 @@ from __future__ import annotations
 from . import scores
 from .actgraph import OPTIONAL, PRESERVE, RUNNABLE_LEFT, Act
 from .actions import ActionBuilder
+from .state import requirement
 
 
 def can_fence(b: ActionBuilder, node: str) -> bool:
@@ -32,13 +33,7 @@ def can_fence(b: ActionBuilder, node: str) -> bool:
 
 
 def requires_fencing(b: ActionBuilder, rid: str) -> bool:
-    rsc = b.state.resources[rid]
-    req = (rsc.meta.get("requires") or "").lower()
-    if rsc.agent is not None and rsc.agent.cls == "stonith":
-        return False
-    if req:
-        return req in ("fencing", "unfencing")
-    return b.opts.stonith_enabled
+    return requirement(b.state.resources[rid], b.opts) in ("fencing", "unfencing")
 
 
 def _order_vs_fence(b: ActionBuilder, fence: Act, target: str) -> None:

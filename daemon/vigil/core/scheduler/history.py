@@ -375,6 +375,10 @@ def summarize(ops: Sequence[OpRecord], ctx: HistoryContext) -> NodeHistory:
             if i < start:
                 continue
             h.check_ops.append(op)
-            if op.interval_ms > 0 and op.status != PENDING:
-                h.active_recurring.add((op.task, op.interval_ms))
+    if ctx.node_online:
+        # Pacemaker's process_recurring: recurring ops since the last start, or since the
+        # last stop if the resource stopped (a role=Stopped monitor)
+        first = stop + 1 if start < stop else start
+        h.active_recurring.update((op.task, op.interval_ms) for op in ops[max(first, 0):]
+                                  if op.interval_ms > 0 and op.status != PENDING)
     return h

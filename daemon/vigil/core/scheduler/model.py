@@ -33,6 +33,9 @@ class Options:
     stop_orphan_resources: bool = True
     stop_orphan_actions: bool = True
     dc_uuid: str | None = None
+    # node-health-strategy and the scores of red/yellow/green (and the progressive base)
+    health_strategy: str = "none"
+    health_scores: tuple[int, int, int, int] = (0, 0, 0, 0)  # red, yellow, green, base
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,7 @@ class RscSpec:
 
 @dataclass(frozen=True)
 class Expr:
-    """A rule expression; ``kind`` is "attr", "date" or "rule" (a nested rule)."""
+    """A rule expression; ``kind`` is "attr", "date", "rsc", "op" or "rule" (nested)."""
 
     id: str
     kind: str
@@ -135,6 +138,17 @@ class OrderSpec:
 
 
 @dataclass(frozen=True)
+class TicketSpec:
+    """``rsc_ticket``: ``rsc`` depends on ``ticket``; ``role`` None means any role."""
+
+    id: str
+    rsc: str
+    ticket: str
+    role: str | None = None
+    loss_policy: str | None = None  # stop | demote | fence | freeze (None: by role)
+
+
+@dataclass(frozen=True)
 class Config:
     options: Options
     nodes: tuple[NodeSpec, ...]
@@ -142,7 +156,10 @@ class Config:
     locations: tuple[LocationSpec, ...] = ()
     colocations: tuple[ColocSpec, ...] = ()
     orders: tuple[OrderSpec, ...] = ()
+    tickets: tuple[TicketSpec, ...] = ()
     rsc_defaults: Mapping[str, str] = field(default_factory=dict)
+    # rsc_defaults' meta sets with their rules ((rules, pairs), ...), for rsc_expression
+    rsc_default_sets: tuple[tuple[tuple[Rule, ...], tuple[tuple[str, str], ...]], ...] = ()
     op_defaults: Mapping[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     fence_timeout_ms: int = 60000

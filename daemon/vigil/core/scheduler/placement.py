@@ -138,6 +138,36 @@ def _apply_stickiness(state: ClusterState, allowed: dict[str, NodeScores]) -> No
                 _add(allowed, state, _uber_anonymous(state, rsc), node, -scores.INFINITY)
 
 
+def node_health(state: ClusterState, attrs: Mapping[str, str]) -> int:
+    """The sum of a node's ``#health*`` attributes (red/yellow/green as the strategy
+    scores them) plus the progressive base."""
+    red, yellow, green, base = state.options.health_scores
+    total = base
+    for name, value in attrs.items():
+        if name.startswith("#health"):
+            word = value.strip().lower()
+            score = {"red": red, "yellow": yellow, "green": green}.get(word)
+            total = scores.add(total, scores.lenient_int(value) if score is None else score)
+    return total
+
+
+def _apply_health(state: ClusterState, allowed: dict[str, NodeScores]) -> None:
+    """A node's non-zero health is a location score for every top-level resource there;
+    a negative one spares resources with ``allow-unhealthy-nodes=true``."""
+    if state.options.health_strategy not in ("migrate-on-red", "only-green", "progressive",
+                                             "custom"):
+        return
+    for name, node in state.nodes.items():
+        health = node_health(state, node.attrs)
+        if health == 0:
+            continue
+        for rid in state.top:
+            rsc = state.resources[rid]
+            if health < 0 and scores.is_true(rsc.meta.get("allow-unhealthy-nodes")):
+                continue
+            _add_location(allowed, state, rid, name, health)
+
+
 def initial_scores(state: ClusterState) -> Scores:
     """Location constraints, bans, stickiness and failure thresholds."""
     names = list(state.nodes)
@@ -156,6 +186,7 @@ def initial_scores(state: ClusterState) -> Scores:
                 _add(allowed, state, rsc.id, n, -scores.INFINITY)
         for n in rsc.banned_nodes:
             _add(allowed, state, rsc.id, n, -scores.INFINITY)
+    _apply_health(state, allowed)
     _apply_locations(state, allowed, promo)
     _apply_stickiness(state, allowed)
     return Scores(allowed=allowed, promotion_locations=promo)

@@ -60,8 +60,8 @@ class Propagator:
         if a.rid is None:
             return _flags(a)
         kind = self.info.kind(a.rid)
-        if kind == "group":
-            return self.group_flags(a, node)
+        if kind == "group":  # the node matters for clone actions only
+            return self.group_flags(a, None)
         if kind == "clone":
             flags = self.clone_flags(a, None)
             if node is None:
@@ -81,7 +81,7 @@ class Propagator:
         task = ATOMIC.get(a.task, a.task)
         assert a.rid is not None
         for child in self.info.children(a.rid):
-            ca = self.child_action(child, task, None)
+            ca = self.child_action(child, task, node)
             if ca is not None:
                 cf = self.action_flags(ca, node)
                 if flags & OPT and not cf & OPT:
@@ -104,7 +104,8 @@ class Propagator:
             ca = self.child_action_deep(inst, task, node)
             if ca is None:
                 continue
-            cf = self.action_flags(ca, node)
+            cf = (self.group_flags(ca, node) if self.info.kind(inst) == "group"
+                  else self.action_flags(ca, node))
             if flags & OPT and not cf & OPT:
                 flags &= ~OPT
                 a.optional = False

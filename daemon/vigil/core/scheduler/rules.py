@@ -9,6 +9,10 @@ Rules
   numbers. A missing attribute satisfies only ``ne`` and ``not_defined``.
 * Date expressions (gt, lt, in_range, date_spec) are judged against ``now_s``; they are the
   only place a rule reads the clock, and the clock is an input.
+* ``rsc_expression`` (rsc_defaults) matches the resource's agent: a given class or type
+  must equal it, and the provider must equal it even when absent (a group or clone has
+  no agent). ``op_expression`` holds only where an operation is known, which vigil's
+  readers never ask for: such sets are not applied.
 """
 
 from __future__ import annotations
@@ -125,12 +129,33 @@ def eval_date_expr(expr: Expr, now_s: float) -> bool:
     return False
 
 
-def eval_rule(rule: Rule, attrs: Mapping[str, str], now_s: float) -> bool:
-    """True if ``rule`` holds for a node with attributes ``attrs`` at ``now_s``."""
+Agent3 = tuple[str | None, str | None, str | None]
+
+
+def _rsc_expr(expr: Expr, agent: Agent3 | None) -> bool:
+    if agent is None:
+        return False
+    cls, provider, rtype = agent
+    want = expr.spec
+    if "class" in want and want["class"] != cls:
+        return False
+    if want.get("provider") != provider:
+        return False
+    return "type" not in want or want["type"] == rtype
+
+
+def eval_rule(rule: Rule, attrs: Mapping[str, str], now_s: float,
+              agent: Agent3 | None = None) -> bool:
+    """True if ``rule`` holds for a node with attributes ``attrs`` at ``now_s`` (and, for
+    rsc_expression, a resource whose (class, provider, type) is ``agent``)."""
     results = []
     for expr in rule.exprs:
         if expr.kind == "rule" and expr.rule is not None:
-            ok = eval_rule(expr.rule, attrs, now_s)
+            ok = eval_rule(expr.rule, attrs, now_s, agent)
+        elif expr.kind == "rsc":
+            ok = _rsc_expr(expr, agent)
+        elif expr.kind == "op":
+            ok = False
         elif expr.kind == "date":
             ok = eval_date_expr(expr, now_s)
         else:

@@ -54,6 +54,8 @@ class Resource:
     # fail counts to clear because a definition changed; unlike ``clear_failcount`` (expired
     # or last failure's definition changed) these still count for migration-threshold now
     clear_failcount_late: frozenset[str] = frozenset()
+    # nodes whose history of this resource is deleted (orphan, or agent changed)
+    cleanup_on: frozenset[str] = frozenset()
 
     @property
     def agent(self) -> Agent | None:
@@ -82,6 +84,26 @@ class Resource:
     @property
     def role_name(self) -> str:
         return ROLE_NAMES[self.role]
+
+
+def requirement(rsc: Resource, options: Options, enable_unfencing: bool = False) -> str:
+    """What a start of ``rsc`` needs: nothing, quorum, fencing or unfencing (Pacemaker's
+    unpack_requires). An explicit ``requires`` wins, except that a fence device, or a
+    cluster without fencing, cannot require unfencing (quorum instead); the default is
+    quorum for fence devices, else unfencing/fencing/nothing/quorum by the cluster."""
+    value = (rsc.meta.get("requires") or "").lower()
+    device = rsc.agent is not None and rsc.agent.cls == "stonith"
+    if value in ("nothing", "quorum", "fencing"):
+        return value
+    if value == "unfencing":
+        return "quorum" if device or not options.stonith_enabled else "unfencing"
+    if device:
+        return "quorum"
+    if enable_unfencing:
+        return "unfencing"
+    if options.stonith_enabled:
+        return "fencing"
+    return "nothing" if options.no_quorum_policy == "ignore" else "quorum"
 
 
 def target_role(meta: Mapping[str, str], promotable: bool) -> int | None:

@@ -30,7 +30,7 @@ from lxml import etree
 from vigil.core.graph import Agent
 
 from . import scores
-from .config import unpack_config
+from .config import merge_sets, unpack_config
 from .definition import CheckContext, check_history
 from .history import (
     STARTED,
@@ -45,6 +45,7 @@ from .history import (
 from .model import Config, RscSpec
 from .nodes import NodeState, find_node_states, node_state
 from .state import ClusterState, Resource, target_role
+from .tickets import apply_tickets
 
 Element = etree._Element
 _INSTANCE_RE = re.compile(r":\d+$")
@@ -78,7 +79,13 @@ class _Builder:
             meta["resource-stickiness"] = self.config.rsc_defaults.get("resource-stickiness", "1")
         for k, v in parent_meta.items():
             meta.setdefault(k, v)
-        for k, v in self.config.rsc_defaults.items():
+        defaults = self.config.rsc_defaults
+        if any(rules for rules, _ in self.config.rsc_default_sets):
+            agent = spec.agent
+            triple = None if agent is None else (agent.cls, agent.provider, agent.type)
+            defaults = merge_sets(self.config.rsc_default_sets, self.now_s,
+                                  triple or (None, None, None))
+        for k, v in defaults.items():
             meta.setdefault(k, v)
         return meta
 
@@ -94,7 +101,8 @@ class _Builder:
             "start_pending": False, "known_on": set(), "next_role": None,
             "banned_nodes": set(), "ban_all": False, "active_recurring": set(),
             "reschedule": set(), "cancels": [], "clear_failcount": set(), "failcounts": {},
-            "restart_on": set(), "clear_failcount_late": set(),
+            "restart_on": set(), "clear_failcount_late": set(), "histories": {},
+            "cleanup_on": set(),
         }
         self.rscs[rid] = rec
         self.by_base.setdefault(spec.id, []).append(rid)
@@ -204,7 +212,12 @@ class _Builder:
             return lrm_id
         agent = Agent(lrm.get("class", "ocf"), lrm.get("provider"), lrm.get("type", ""))
         spec = RscSpec(id=lrm_id, kind="primitive", agent=agent)
-        return self.add(spec, None, {}, None, orphan=True)
+        rid = self.add(spec, None, {}, None, orphan=True)
+        if self.opts.stop_orphan_resources:  # stopped everywhere
+            self.rscs[rid]["ban_all"] = True
+        else:
+            self.rscs[rid]["managed"] = False
+        return rid
 
     # -- fail counts ----------------------------------------------------------------
     def failcount(self, rid: str, node: str, attrs: Mapping[str, str]) -> tuple[int, int]:
@@ -312,6 +325,9 @@ def _unpack_history(b: _Builder, node: NodeState, lrm_rsc: Element) -> None:
         return
     rid = b.find_for_history(lrm_id, node.name, lrm_rsc)
     rec = b.rscs[rid]
+    if len(lrm_rsc):
+        rec["histories"][node.name] = Agent(lrm_rsc.get("class", "ocf"),
+                                            lrm_rsc.get("provider"), lrm_rsc.get("type", ""))
     if _only_clean_probe(lrm_rsc) and not rec["meta"].get("failure-timeout"):
         rec["known_on"].add(node.name)
         if rec["role"] == UNKNOWN:
@@ -391,6 +407,24 @@ def _check_definitions(b: _Builder, nodes: Mapping[str, NodeState], cib_feature_
             b.notes.extend(f"{rid} on {node_name}: {r}" for r in verdict.reasons)
 
 
+def _cleanups(b: _Builder, nodes: Mapping[str, NodeState]) -> None:
+    """Histories to delete (``<rsc>_delete_0``): an orphan's (not an anonymous clone
+    instance's), and a primitive's whose agent changed; not for a failed resource or on a
+    node that cannot run resources (Pacemaker's pcmk__schedule_cleanup)."""
+    for rid, rec in b.rscs.items():
+        clone = b.clone_of(rid)
+        anonymous = clone is not None and not b.unique(clone)
+        for node_name, agent in rec["histories"].items():
+            node = nodes[node_name]
+            if rec["failed"] or not node.can_run:
+                continue
+            if rec["orphan"] and not anonymous:
+                rec["cleanup_on"].add(node_name)
+            elif not rec["orphan"] and rec["spec"].agent is not None and (
+                    agent.cls, agent.type) != (rec["spec"].agent.cls, rec["spec"].agent.type):
+                rec["cleanup_on"].add(node_name)
+
+
 def _freeze(b: _Builder, promotable_of: Mapping[str, bool]) -> dict[str, Resource]:
     out: dict[str, Resource] = {}
     for rid, rec in b.rscs.items():
@@ -418,6 +452,7 @@ def _freeze(b: _Builder, promotable_of: Mapping[str, bool]) -> dict[str, Resourc
             failcounts=MappingProxyType(rec["failcounts"]),
             restart_on=frozenset(rec["restart_on"]),
             clear_failcount_late=frozenset(rec["clear_failcount_late"]),
+            cleanup_on=frozenset(rec["cleanup_on"]),
         )
     return out
 
@@ -447,15 +482,20 @@ def unpack(cib: Element, now_s: float, sanitized: bool = False) -> ClusterState:
     for name in _history_order(b, nodes, elements):
         for lrm_rsc in elements[name].iterfind("lrm/lrm_resources/lrm_resource"):
             _unpack_history(b, nodes[name], lrm_rsc)
+    promo_bans = apply_tickets(
+        config.tickets, status, b.rscs, b.by_base, b.opts.stonith_enabled,
+        lambda node, why: _mark_node(b, node, unclean=True, unclean_reason=why))
     for name, upd in b.node_updates.items():
         nodes[name] = dataclasses.replace(nodes[name], **upd)
     _check_definitions(b, nodes, cib.get("crm_feature_set"), sanitized)
+    _cleanups(b, nodes)
     resources = _freeze(b, _promotable_map(b))
     has_device = any(r.kind == "primitive" and r.agent is not None and r.agent.cls == "stonith"
                      and not r.orphan for r in resources.values())
     return ClusterState(
         options=config.options, nodes=nodes, resources=resources, top=tuple(b.top),
-        locations=config.locations, colocations=config.colocations, orders=config.orders,
+        locations=config.locations + tuple(promo_bans), colocations=config.colocations,
+        orders=config.orders,
         failed_ops=tuple(b.failed_ops), has_fence_device=has_device,
         notes=config.notes + tuple(b.notes),
         now_s=now_s,
