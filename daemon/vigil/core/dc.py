@@ -533,7 +533,15 @@ class DcDuties:
         assert run is not None
         for action in actions:
             token = f"{run.transition_id}:{action.id}"
-            if action.kind == "rsc" and action.task == "cancel":
+            if action.kind == "rsc" and action.task == "delete":
+                # forget the history of a resource that is no longer configured (an
+                # orphan, stopped first) or whose agent changed: nothing runs an agent
+                node_id = c.spec.node_id(action.node or "")
+                self.status_edit(f"history of {action.rsc} on {action.node} deleted",
+                                 lambda cib, n=node_id, r=action.rsc: S.forget_resource(
+                                     cib, n, r), abort=False)
+                self._dispatch(run.result(action.id, True))
+            elif action.kind == "rsc" and action.task == "cancel":
                 self._send_to_node(action, {"t": "cancel", "rsc": action.rsc,
                                             "interval_ms": action.interval_ms})
                 self._dispatch(run.result(action.id, True))
