@@ -33,7 +33,7 @@ from typing import Any
 
 from .. import wire
 from ..errors import ProtocolError
-from .listen import Counters, Listener
+from .listen import Counters, Listener, raise_fd_limit
 
 log = logging.getLogger("vigil.transport")
 MAX_UNAUTH = 64
@@ -63,6 +63,7 @@ class PeerPort:
             counters.setdefault(f"connections_dropped_{name}", 0)
 
     def start(self, host: str, port: int) -> None:
+        raise_fd_limit()
         sock = socket.create_server((host, port), backlog=256)
         self.listener = Listener("peer", sock, self._serve, self.counters,
                                  on_overload=lambda _conn: None, on_pressure=self.shed)
