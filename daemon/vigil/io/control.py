@@ -6,11 +6,12 @@ this node?) happen here before the request reaches the controller.
 
 Rules for what a client sends: every request gets one reply line, an error one when the
 request is bad, and nothing a client sends leaves a traceback. A line is read in chunks
-up to ``MAX_REQUEST`` bytes; a longer one is read on to its end (or EOF) without being
-kept (until EOF, a newline or a second without data), then refused (``invalid``, so the client, which writes before it reads, sees the
-answer). JSON nested deeper than ``MAX_DEPTH`` is refused. The whole request must arrive
-within ``READ_TIMEOUT_S``. Beyond ``MAX_CLIENTS`` at once, or when this process is out of
-file descriptors, a client is answered ``unavailable`` at once. Counted:
+up to ``MAX_REQUEST`` bytes; a longer one is read on, without being kept, to its end (a
+newline, EOF or a second without data), then refused (``invalid``; a client that writes
+everything before it reads still sees the answer). JSON nested deeper than ``MAX_DEPTH``
+is refused. The whole request must arrive within ``READ_TIMEOUT_S``. Beyond
+``MAX_CLIENTS`` at once, or when this process is out of file descriptors, a client is
+answered ``unavailable`` at once. Counted:
 ``control_requests_invalid``, ``control_clients_refused``, ``control_errors_internal``
 and ``accept_errors_control``.
 """

@@ -42,6 +42,19 @@ def fd_limit_text() -> str:
     return f"{in_use} open, limit {soft}"
 
 
+def raise_fd_limit(wanted: int = 65536) -> None:
+    """Raise the soft descriptor limit towards ``wanted`` (never above the hard limit):
+    the systemd unit sets LimitNOFILE, this covers a vigild started any other way."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError) as exc:
+            log.warning("cannot raise the descriptor limit from %d to %d: %s", soft, target,
+                        exc)
+
+
 class Listener:
     def __init__(self, name: str, sock: socket.socket, on_socket: OnSocket,
                  counters: Counters, on_overload: Callable[[socket.socket], None],

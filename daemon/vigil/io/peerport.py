@@ -11,8 +11,10 @@ Rules, in the order they apply to a new connection:
   Beyond a cap the connection is closed at once: ``connections_dropped_limit``.
 - The first frame must be whole within ``AUTH_TIMEOUT_S`` of the accept
   (``connections_dropped_auth_timeout``); it is at most ``wire.MAX_FRAME`` bytes
-  (``packets_dropped_size``) and all first frames being read share ``PREAUTH_BUDGET_BYTES``
-  (``connections_dropped_memory``): a length is reserved before its bytes are read.
+  (``packets_dropped_size``), and the first frames strangers are sending share
+  ``PREAUTH_BUDGET_BYTES`` (``connections_dropped_memory``): a length is reserved before
+  its bytes are read. Nodes' addresses are bounded by their per-source cap instead, so
+  strangers holding the budget cannot keep a real peer from connecting.
 - Once proven, a stream's frames may reach ``wire.MAX_MESSAGE`` (a node of the previous
   version sends a large CIB as one frame); every frame is still authenticated, fragments
   are joined per stream by ``wire.Reassembler``. Proven streams have no idle timeout.
@@ -31,7 +33,7 @@ from typing import Any
 
 from .. import wire
 from ..errors import ProtocolError
-from .listen import Counters, Listener
+from .listen import Counters, Listener, raise_fd_limit
 
 log = logging.getLogger("vigil.transport")
 MAX_UNAUTH = 64
@@ -61,6 +63,7 @@ class PeerPort:
             counters.setdefault(f"connections_dropped_{name}", 0)
 
     def start(self, host: str, port: int) -> None:
+        raise_fd_limit()
         sock = socket.create_server((host, port), backlog=256)
         self.listener = Listener("peer", sock, self._serve, self.counters,
                                  on_overload=lambda _conn: None, on_pressure=self.shed)
@@ -97,7 +100,8 @@ class PeerPort:
         self.strangers += stranger
         try:
             try:
-                first = await asyncio.wait_for(self._first_frame(reader), AUTH_TIMEOUT_S)
+                first = await asyncio.wait_for(self._first_frame(reader, stranger),
+                                               AUTH_TIMEOUT_S)
             except TimeoutError:
                 self.counters.bump("connections_dropped_auth_timeout")
                 return
@@ -120,19 +124,21 @@ class PeerPort:
         else:
             self.per_source.pop(source, None)
 
-    async def _first_frame(self, reader: asyncio.StreamReader) -> bytes | None:
+    async def _first_frame(self, reader: asyncio.StreamReader, stranger: bool
+                           ) -> bytes | None:
         (length,) = struct.unpack("!I", await reader.readexactly(4))
         if length > wire.MAX_FRAME:
             self.counters.bump("packets_dropped_size")
             return None
-        if self.preauth_bytes + length > PREAUTH_BUDGET_BYTES:
+        charge = length if stranger else 0  # a node's address has its own per-source cap
+        if self.preauth_bytes + charge > PREAUTH_BUDGET_BYTES:
             self.counters.bump("connections_dropped_memory")
             return None
-        self.preauth_bytes += length
+        self.preauth_bytes += charge
         try:
             return await reader.readexactly(length)
         finally:
-            self.preauth_bytes -= length
+            self.preauth_bytes -= charge
 
     async def _proven(self, reader: asyncio.StreamReader, opened: Opened) -> None:
         joiner = wire.Reassembler()

@@ -16,8 +16,9 @@ Rules
     sets, the first member of the earlier set (or every member) with the last member of
     the later set (or every member), so a later set is placed first.
   * location: every member gets the constraint.
-  * ``require-all=false`` on an order set: the "then" side needs any one member; this is
-    kept as an optional ordering with a note (vigil has no "one of" action yet).
+  * ``require-all=false`` on an order set (for start/promote): the next set's members
+    need any one member of it (``OrderSpec.relaxed``); on a simple order with a clone
+    first, one instance (the deprecated form of ``clone-min=1``).
 * A reference to a resource inside a clone means the clone.
 * A reference to something that is not a resource raises :class:`CibInvalid`, except a
   bundle id (bundles are not modelled: the constraint is skipped with a note).
@@ -201,10 +202,11 @@ def parse_order(el: Element, refs: Refs, notes: list[str]) -> list[OrderSpec]:
     default_action = (el.get("first-action") or "start").lower()
 
     def spec(first: str, then: str, first_action: str, then_action: str,
-             order_kind: str = kind) -> OrderSpec:
+             relaxed: str | None = None) -> OrderSpec:
         return OrderSpec(id=el.get("id", ""), first=first, then=then,
                          first_action=first_action, then_action=then_action,
-                         kind=order_kind, symmetrical=symmetrical)
+                         kind=kind, symmetrical=symmetrical,
+                         require_all=_is_true(el, "require-all", True), relaxed=relaxed)
 
     if not sets:
         src = _tag_set(el, refs, "first", "", "first-action")
@@ -222,14 +224,16 @@ def parse_order(el: Element, refs: Refs, notes: list[str]) -> list[OrderSpec]:
         if s.sequential:
             out.extend(spec(a, b, action, action) for a, b in pairwise(s.members))
     for first, then in pairwise(sets):
-        firsts = first.members[-1:] if first.sequential else first.members
-        thens = then.members[:1] if then.sequential else then.members
-        order_kind = kind
-        if not first.require_all and len(firsts) > 1:
-            notes.append(f"{describe(el)}: require-all=false read as optional ordering")
-            order_kind = "Optional"
-        out.extend(spec(f, t, first.action or default_action, then.action or default_action,
-                        order_kind) for f in firsts for t in thens if f != t)
+        action = first.action or default_action
+        relaxed = None
+        if not first.require_all and action not in ("stop", "demote"):
+            relaxed = f"{el.get('id', '')}:{first.el.get('id', '')}"
+            firsts, thens = first.members, then.members
+        else:
+            firsts = first.members[-1:] if first.sequential else first.members
+            thens = then.members[:1] if then.sequential else then.members
+        out.extend(spec(f, t, action, then.action or default_action, relaxed)
+                   for f in firsts for t in thens if f != t)
     return out
 
 

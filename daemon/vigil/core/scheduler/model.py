@@ -135,6 +135,11 @@ class OrderSpec:
     then_action: str = "start"
     kind: str = "Mandatory"  # Mandatory | Optional | Serialize
     symmetrical: bool = True
+    # ``require-all=false`` on a simple order: a clone ``first`` needs one instance
+    require_all: bool = True
+    # an order set with require-all=false: the orders sharing this id go through one
+    # "any of" pseudo action (runnable once one of its firsts is)
+    relaxed: str | None = None
 
 
 @dataclass(frozen=True)

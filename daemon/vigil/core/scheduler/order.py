@@ -11,20 +11,30 @@ Rules
 * ``kind=Optional`` (or score 0) only orders actions that happen anyway.
 * When ``first`` is a group or clone, its completion markers are used (start ->
   running, stop -> stopped, ...).
+* A clone ``first`` with ``clone-min=N`` (or the order's ``require-all=false``, N=1), and
+  a set with ``require-all=false``, go through an "any of" pseudo action: every instance's
+  (member's) action is ordered before it, and it is runnable once N of them are; ``then``
+  follows it as it would follow ``first`` (Pacemaker's clone_min_ordering and
+  order_rsc_sets). Interleaving does not apply then.
 """
 
 from __future__ import annotations
 
+from . import scores
 from .actgraph import (
     ASYMMETRICAL,
     IMPLIES_FIRST,
     IMPLIES_THEN,
+    IMPLIES_THEN_PRINTED,
+    ONE_OR_MORE,
     OPTIONAL,
     RUNNABLE_LEFT,
     SERIALIZE,
+    Act,
 )
-from .actions import ActionBuilder
+from .actions import ActionBuilder, op_key
 from .colocation import resolve
+from .model import OrderSpec
 
 INVERT = {"start": "stop", "stop": "start", "promote": "demote", "demote": "promote",
           "promoted": "demoted", "demoted": "promoted", "running": "stopped",
@@ -55,6 +65,35 @@ def _first_task(b: ActionBuilder, rid: str, task: str) -> str:
     return task
 
 
+def _min_instances(b: ActionBuilder, rid: str, spec: OrderSpec) -> int:
+    rsc = b.state.resources[rid]
+    if rsc.kind != "clone":
+        return 0
+    text = rsc.meta.get("clone-min")
+    if text is not None:
+        return max(0, scores.lenient_int(text, 0))
+    return 0 if spec.require_all else 1
+
+
+def _any_of(b: ActionBuilder, key: str, needed: int) -> tuple[Act, bool]:
+    act, created = b.g.add(key, None, "any-of", None, True, "pseudo")
+    if created:
+        act.pseudo = True
+        act.runnable = True
+        act.required_before = needed
+    return act, created
+
+
+def _order_into(b: ActionBuilder, rid: str, task: str, then: Act) -> None:
+    firsts = b.g.rsc_actions(rid, task)
+    if not firsts:
+        if task == "stop" and not b.state.resources[rid].running:
+            return
+        firsts = [b.g.add_detached(op_key(rid, task), rid, task)]
+    for f in firsts:
+        b.g.order(f, then, ONE_OR_MORE | IMPLIES_THEN_PRINTED)
+
+
 def apply_user_orders(b: ActionBuilder) -> None:
     for spec in b.state.orders:
         first, then = resolve(b.state, spec.first), resolve(b.state, spec.then)
@@ -66,8 +105,19 @@ def apply_user_orders(b: ActionBuilder) -> None:
         flags = order_flags(spec.kind, spec.first_action, symmetry)
         if spec.kind != "Mandatory":
             flags &= ~ASYMMETRICAL
-        b.order_keys(first, _first_task(b, first, spec.first_action), then,
-                     spec.then_action, flags)
+        needed = _min_instances(b, first, spec) if spec.relaxed is None else 1
+        if needed > 0:
+            key = f"relaxed:{spec.relaxed or spec.id}"
+            gate, created = _any_of(b, key, needed)
+            if spec.relaxed is None:
+                for inst in b.state.resources[first].children:
+                    _order_into(b, inst, spec.first_action, gate)
+            else:
+                _order_into(b, first, _first_task(b, first, spec.first_action), gate)
+            b.order_to_key(gate, then, spec.then_action, flags | RUNNABLE_LEFT)
+        else:
+            b.order_keys(first, _first_task(b, first, spec.first_action), then,
+                         spec.then_action, flags)
         if spec.symmetrical and spec.kind != "Serialize":
             inv_first = INVERT.get(spec.then_action)
             inv_then = INVERT.get(spec.first_action)

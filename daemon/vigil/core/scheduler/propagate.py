@@ -54,6 +54,7 @@ class Propagator:
         self.info = info
         # top-level resource -> resources colocated with it at +INFINITY
         self.colocated_with = colocated_with or {}
+        self.touched: list[Act] = []  # child actions changed through a collective's
 
     # -- flags of (possibly collective) actions ------------------------------------------
     def action_flags(self, a: Act, node: str | None) -> int:
@@ -136,7 +137,20 @@ class Propagator:
             for child in self.info.children(then.rid):
                 ca = self.child_action(child, then.task, node)
                 if ca is not None:
+                    before = _flags(ca)
                     self.native_update(first, ca, flags, filt, typ)
+                    if _flags(ca) != before:
+                        self.touched.append(ca)
+        elif kind == "clone":
+            # a clone's instances follow the ordering too (while they are runnable)
+            for inst in self.info.children(then.rid):
+                ca = self.child_action_deep(inst, then.task, node)
+                if ca is None or not self.action_flags(ca, node) & RUN:
+                    continue
+                before = _flags(ca)
+                self.update_rsc(first, ca, node, flags, filt, typ)
+                if _flags(ca) != before:
+                    self.touched.append(ca)
 
     def native_update(self, first: Act, then: Act, flags: int, filt: int, typ: int) -> None:
         if typ & ASYMMETRICAL and then.rid is not None:
@@ -243,6 +257,11 @@ class Propagator:
             ff = self.action_flags(first, then_node)
             tf = self.action_flags(then, first_node)
             self.graph_update(edge, ff, tf)
+            while self.touched:
+                child = self.touched.pop()
+                self.enqueue(child, queue, queued)
+                for e in child.after:
+                    self.enqueue(e.then, queue, queued)
             if _flags(first) != before_first:
                 self.enqueue(first, queue, queued)
                 for e in first.after:
