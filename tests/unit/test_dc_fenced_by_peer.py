@@ -134,7 +134,7 @@ def test_success_heard_before_the_loss_new_dc_marks_it_down_without_fencing() ->
     assert len(sim.fences) == 1
     assert history(sim, 1) == history(sim, 2) == history(sim, 3)
     assert history(sim, 1)[0]["origin"] == "node3"
-    assert 1 not in sim.nodes[2].ctrl.last_fenced_ms, "forgotten once it rejoined"
+    assert 1 not in sim.nodes[2].ctrl.history.last_fenced_ms, "forgotten once it rejoined"
 
 
 def test_loss_seen_first_new_dc_joins_the_running_fencing() -> None:

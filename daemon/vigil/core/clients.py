@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..errors import CibInvalid, Unavailable, VigilError
+from ..errors import CibInvalid, Unavailable, VigilError, error_reply
 from . import cib as C
 from .events import Reply, Send
-from .peerfence import FENCE_TIMEOUT_MS
+from .fencing.peer import FENCE_TIMEOUT_MS
 from .statusview import status_view
 
 if TYPE_CHECKING:
@@ -33,8 +33,6 @@ class ClientRequests:
         self.forwarded: dict[int, tuple[int, int]] = {}  # client rid -> (deadline_ms, node)
 
     def request(self, rid: int, req: dict[str, Any]) -> None:
-        from .controller import error_reply
-
         c = self.ctrl
         op = req.get("op")
         try:
@@ -71,8 +69,6 @@ class ClientRequests:
             self.reply(rid, reply)
 
     def expire(self) -> None:
-        from .controller import error_reply
-
         c = self.ctrl
         for rid, (deadline, node) in list(self.forwarded.items()):
             if c.now_ms >= deadline:

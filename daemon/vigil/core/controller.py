@@ -32,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..errors import CibInvalid, ProtocolError, VigilError
+from ..errors import CibInvalid, ProtocolError
 from . import cib as C
 from .clients import ClientRequests
 from .codec import action_from_dict, action_to_dict, result_to_dict
@@ -61,9 +61,10 @@ from .events import (
     ShutdownRequested,
     Tick,
 )
-from .fencegate import FenceGate, ack_reply
+from .fencing.gate import FenceGate, ack_reply
+from .fencing.history import FenceHistory
+from .fencing.peer import PeerFencing
 from .membership import Membership
-from .peerfence import PeerFencing, merge_history
 from .statusview import active_on
 
 SHUTDOWN_TIMEOUT_MS = 120000
@@ -122,10 +123,7 @@ class Controller:
         self.call_id = 0
         self.clients = ClientRequests(self)
         self.shutdown_since: int | None = None
-        self.fence_history: list[dict[str, Any]] = []
-        # node -> when it was last fenced successfully (by anyone; forgotten when it
-        # rejoins): a DC elected later must not take its absence for a new failure
-        self.last_fenced_ms: dict[int, int] = {}
+        self.history = FenceHistory()  # the cluster's fencing history, as heard here
         self.peer_fencing = PeerFencing(self)
         self.fence_gate = FenceGate(self)
         self.refused_cib: tuple[tuple[int, int, int], int] | None = None
@@ -159,6 +157,11 @@ class Controller:
 
     def name(self, node_id: int | None) -> str | None:
         return None if node_id is None else self.spec.names.get(node_id, f"node-{node_id}")
+
+    @property
+    def fence_history(self) -> list[dict[str, Any]]:
+        """The fencing history, oldest first (read-only: :attr:`history` merges)."""
+        return list(self.history.entries)
 
     @property
     def is_dc(self) -> bool:
@@ -316,7 +319,7 @@ class Controller:
         if change:
             self.unseen_added -= change.joined
             for node in change.joined | change.restarted:
-                self.last_fenced_ms.pop(node, None)  # back from its fencing
+                self.history.heard_again(node)  # back from its fencing
             for node in change.restarted:
                 self.emit(Disconnect(node))
             what = [self._describe(change.joined, "joined"),
@@ -379,7 +382,7 @@ class Controller:
         boot = (self.membership.incarnation_of(node) if node in self.membership.members
                 else self.left_incarnation.get(node, 0))
         self.dead_incarnation[node] = max(self.dead_incarnation.get(node, 0), boot)
-        self.last_fenced_ms[node] = self.now_ms
+        self.history.fenced(node, self.now_ms)
 
     def fence_finished(self, entry: dict[str, Any]) -> None:
         """A fencing carried out by this node for the DC, or by another node, ended."""
@@ -461,7 +464,7 @@ class Controller:
             self._exec(sender, msg)
         elif kind == "fence_event" and sender in self.membership.members:
             entry = dict(msg["entry"])
-            merge_history(self.fence_history, entry)
+            self.history.merge(entry)
             ack_reply(self, sender, msg)
             if entry["state"] != "pending":
                 self.fence_finished(entry)
@@ -471,7 +474,7 @@ class Controller:
             # past fencings, for the record only; sent as this node joins, often before
             # it has heard the sender's heartbeat
             for entry in msg["entries"]:
-                merge_history(self.fence_history, dict(entry))
+                self.history.merge(dict(entry))
         elif kind == "fence_run":
             self.peer_fencing.run_for(sender, msg)
         elif kind == "cancel":
@@ -602,6 +605,3 @@ def _ints(value: Any, length: int | None) -> tuple[int, ...] | None:
         return None
     return tuple(value)
 
-
-def error_reply(exc: VigilError) -> dict[str, Any]:
-    return {"ok": False, "error": {"kind": exc.kind, "message": str(exc)}}

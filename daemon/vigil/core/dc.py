@@ -11,7 +11,7 @@ Rules
 * Status follows membership: a member that joins (or restarted) gets a fresh history
   (its resources will be probed); a member that is lost keeps ``expected=member`` and is
   therefore unclean; one that said ``leave`` is cleanly down, and so is one fenced
-  successfully (by this DC, an earlier one or a peer: ``Controller.last_fenced_ms``)
+  successfully (by this DC, an earlier one or a peer: :mod:`.fencing.history`)
   within ``FENCED_MEMBER_GRACE_MS``, its resource history forgotten. A joining member
   gets the fencing history. A member heard following another DC while it did not hear
   this one (cut off one way, it made itself a minority DC and stopped its resources)
@@ -43,13 +43,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..errors import CibInvalid, Unavailable, VigilError
+from ..errors import CibInvalid, Unavailable, VigilError, error_reply
 from . import cib as C
 from . import status as S
 from .cibops import WRITE_OPS
 from .codec import action_from_dict, action_to_dict, result_from_dict
-from .dcfence import DcFencing
 from .events import Archive, FenceDone, Send
+from .fencing.dc import DcFencing
 from .graph import Action, Transition
 from .membership import ViewChange
 from .transition import RunState, TransitionRun
@@ -169,9 +169,8 @@ class DcDuties:
             if online or ns is not None or node_id == c.spec.me:
                 # fenced (by this DC, an earlier one or a peer) and not back since: its
                 # leaving the view is that fencing's effect, not a failure to fence again
-                fenced_at = c.last_fenced_ms.get(node_id)
-                just_fenced = (fenced_at is not None
-                               and c.now_ms - fenced_at <= FENCED_MEMBER_GRACE_MS)
+                just_fenced = c.history.fenced_within(node_id, c.now_ms,
+                                                      FENCED_MEMBER_GRACE_MS)
                 expected = "down" if node_id in self.leaving or just_fenced else None
                 if just_fenced and not online:
                     S.clear_lrm(cib, node_id)
@@ -215,7 +214,7 @@ class DcDuties:
                 new = listed
         self._sync_membership(new, change.joined | change.restarted)
         self.bump(new)
-        if c.fence_history:
+        if len(c.history):
             for node in sorted(change.joined | change.restarted):
                 c.emit(Send(node, {"t": "fence_history", "entries": c.fence_history}))
         for node in change.left:
@@ -304,8 +303,6 @@ class DcDuties:
 
     def write(self, req: dict[str, Any], respond: Respond) -> None:
         """Apply a client write; respond once a majority holds it (or with an error)."""
-        from .controller import error_reply
-
         c = self.ctrl
         if not self.synced:
             respond(error_reply(Unavailable("the DC is still synchronising the CIB; retry")))
@@ -347,8 +344,6 @@ class DcDuties:
 
     def _cleanup(self, req: dict[str, Any]) -> dict[str, Any]:
         """Forget a resource's failures and history (on one node or all): it is re-probed."""
-        from .controller import error_reply
-
         c = self.ctrl
         rsc = req.get("id")
         node = req.get("node")
@@ -395,8 +390,6 @@ class DcDuties:
             pending.respond(pending.reply)
 
     def _fail_writes(self, why: str) -> None:
-        from .controller import error_reply
-
         for pid in list(self.writes):
             pending = self.writes.pop(pid)
             pending.respond(error_reply(Unavailable(

@@ -1,7 +1,8 @@
 """The fencer: runs fence agents for this node (Pacemaker's fenced, compacted).
 
-Decisions (which device, which level, retries, history) come from
-:mod:`vigil.core.fencing`; this shell runs the agents and keeps the history.
+Decisions (which device, which level, retries) come from :mod:`vigil.core.fencing`; this
+shell only runs the agents. The cluster's fencing history is the controller's
+(:mod:`vigil.core.fencing.history`).
 
 Agents
 ------
@@ -42,17 +43,13 @@ from vigil.core.fencing import (
     FenceLevel,
     FenceRequest,
     FenceResult,
-    HistoryEntry,
     action_ok,
     agent_stdin,
     can_fence,
-    finished_entry,
     level_steps,
     parse_list_output,
     parse_metadata,
-    pending_entry,
     plan,
-    record,
 )
 from vigil.errors import FencingError
 from vigil.io.proc import ProcOutcome, run_process
@@ -74,7 +71,6 @@ class Fencer:
         retry_delay_ms: int = 1000,
         kill_grace_ms: int = 1000,
         list_cache_ms: int = 60_000,
-        history_limit: int = 500,
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
     ) -> None:
@@ -84,10 +80,8 @@ class Fencer:
         self.retry_delay_ms = retry_delay_ms
         self.kill_grace_ms = kill_grace_ms
         self.list_cache_ms = list_cache_ms
-        self.history_limit = history_limit
         self._clock = clock
         self._rng = rng or random.Random()
-        self._entries: tuple[HistoryEntry, ...] = ()
         self._locks: dict[str, asyncio.Lock] = {}
         self._inflight: dict[tuple[str, str], asyncio.Task[FenceResult]] = {}
         self._metadata: dict[str, str] = {}
@@ -216,8 +210,6 @@ class Fencer:
     ) -> FenceResult:
         if not req.requested:
             req = replace(req, requested=self._clock())
-        entry = pending_entry(req)
-        self._entries = record(self._entries, entry, self.history_limit)
         if req.action not in FENCE_ACTIONS:
             result = FenceResult(req.target, req.action, False, "", f"unknown action {req.action}")
         else:
@@ -225,12 +217,8 @@ class Fencer:
             try:
                 result = await self._try_levels(req, devices, levels)
             except asyncio.CancelledError:
-                cancelled = FenceResult(req.target, req.action, False, "", "cancelled")
-                done = finished_entry(entry, cancelled, self._clock())
-                self._entries = record(self._entries, done, self.history_limit)
+                log.warning("fencing %s (%s) cancelled", req.target, req.action)
                 raise
-        done = finished_entry(entry, result, self._clock())
-        self._entries = record(self._entries, done, self.history_limit)
         log.log(
             logging.WARNING if result.ok else logging.ERROR,
             "fencing %s (%s): %s",
@@ -349,16 +337,6 @@ class Fencer:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-
-    # --- history -------------------------------------------------------------------------
-
-    @property
-    def entries(self) -> tuple[HistoryEntry, ...]:
-        return self._entries
-
-    def history(self) -> list[dict[str, object]]:
-        """Oldest first, as ``vigilctl fence history --json`` prints it."""
-        return [e.as_dict() for e in self._entries]
 
 
 def _last_error(out: ProcOutcome) -> str:

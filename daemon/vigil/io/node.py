@@ -20,7 +20,7 @@ from typing import Any
 
 from ..config import Config, check_authkeys, load_config
 from ..core import cib as C
-from ..core.controller import ClusterSpec, Controller, error_reply
+from ..core.controller import ClusterSpec, Controller
 from ..core.events import (
     AgentDone,
     Archive,
@@ -47,10 +47,11 @@ from ..core.events import (
     Tick,
 )
 from ..core.execmodel import AgentCall, AgentResult
-from ..core.fencing import FenceRequest, devices_from_xml, levels_from_xml
+from ..core.fencing import FenceRequest, devices_from_xml
+from ..core.fencing.devices import fence_command
 from ..core.graph import Action, Agent
 from ..core.statusview import status_view
-from ..errors import AgentError, CibInvalid, CibNotFound, VigilError
+from ..errors import AgentError, CibInvalid, CibNotFound, VigilError, error_reply
 from .control import ControlServer
 from .discovery import Advertiser
 from .executor import Executor
@@ -285,13 +286,11 @@ class Node:
         if target not in names:
             return error_reply(CibNotFound(f"no node named {target!r} (nodes: "
                                            f"{', '.join(names)})"))
-        cib = self.ctrl.cib
-        devices = devices_from_xml(cib.find("configuration/resources"))
-        levels, reasons = await self.fencer.levels_for(
-            target, devices, levels_from_xml(cib.find("configuration/fencing-topology")))
+        cmd = fence_command(self.ctrl.cib, "", target, "reboot", 0.0)
+        levels, reasons = await self.fencer.levels_for(target, cmd.devices, cmd.levels)
         return {"ok": True, "result": {
             "target": target, "can_fence": bool(levels), "levels": [list(lv) for lv in levels],
-            "devices": sorted(devices), "reasons": list(reasons)}}
+            "devices": sorted(cmd.devices), "reasons": list(reasons)}}
 
     def _check_agents(self, req: dict[str, Any]) -> None:
         """Refuse a write that names a resource agent this node does not have."""
@@ -356,14 +355,11 @@ class Node:
         task.add_done_callback(self.tasks.discard)
 
     async def _fence(self, cmd: Fence) -> None:
-        cib = self.ctrl.cib
-        devices = devices_from_xml(cib.find("configuration/resources"))
-        levels = levels_from_xml(cib.find("configuration/fencing-topology"))
         req = FenceRequest(cmd.target, cmd.action, self.cfg.node_name, cmd.requested)
-        if not devices:
+        if not cmd.devices:
             ok, device, reason = False, "", "no fence device is configured"
         else:
-            result = await self.fencer.fence(req, devices, levels)
+            result = await self.fencer.fence(req, cmd.devices, cmd.levels)
             ok, device, reason = result.ok, result.device, result.reason
         self.feed(FenceDone(cmd.token, cmd.target, cmd.action, ok, device, reason,
                             cmd.requested, round(time.time(), 3)))

@@ -31,34 +31,16 @@ import itertools
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from ..errors import CibInvalid, FencingError, Unavailable, VigilError
-from .events import FenceDone, Send
-from .fencing import FENCE_ACTIONS
+from ...errors import CibInvalid, FencingError, Unavailable, VigilError, error_reply
+from ..events import FenceDone, Send
+from . import history as H
+from .model import FENCE_ACTIONS
 
 if TYPE_CHECKING:
-    from .controller import Controller
+    from ..controller import Controller
 
 Respond = Callable[[dict[str, Any]], None]
-HISTORY_LIMIT = 500
 FENCE_TIMEOUT_MS = 290000  # how long a node waits for the answer to a fencing it asked for
-
-
-def entry_dict(target: str, action: str, state: str, device: str, origin: str,
-               requested: float, completed: float | None, reason: str = "") -> dict[str, Any]:
-    return {"target": target, "action": action, "state": state, "device": device,
-            "origin": origin, "requested": requested, "completed": completed,
-            "reason": reason}
-
-
-def merge_history(history: list[dict[str, Any]], entry: dict[str, Any]) -> None:
-    """Add an entry, or replace the pending one it finishes (same target/action/time)."""
-    key = (entry["target"], entry["action"], entry["requested"])
-    for i, old in enumerate(history):
-        if (old["target"], old["action"], old["requested"]) == key:
-            history[i] = entry
-            return
-    history.append(entry)
-    del history[:-HISTORY_LIMIT]
 
 
 def check_request(req: dict[str, Any], names: Iterable[str]) -> tuple[str, str]:
@@ -91,7 +73,7 @@ def fencing_peer(ctrl: Controller) -> int | None:
 def publish(ctrl: Controller, entry: dict[str, Any], ack: bool = False) -> None:
     """Record a history entry here and send it to every other member; ``ack``: each
     member acknowledges it (``fence_ack``, see :mod:`.fencegate`)."""
-    merge_history(ctrl.fence_history, entry)
+    ctrl.history.merge(entry)
     msg: dict[str, Any] = {"t": "fence_event", "entry": entry}
     if ack:
         msg["ack"] = True
@@ -101,8 +83,6 @@ def publish(ctrl: Controller, entry: dict[str, Any], ack: bool = False) -> None:
 
 def finished_reply(entry: dict[str, Any]) -> dict[str, Any]:
     """The answer to a client whose fencing request ended with ``entry``."""
-    from .controller import error_reply
-
     if entry["state"] == "success":
         return {"ok": True, "result": entry}
     return error_reply(FencingError(f"fencing {entry['target']} failed: {entry['reason']}"))
@@ -114,7 +94,7 @@ def running_elsewhere(ctrl: Controller, target: str, within_ms: int) -> dict[str
     older than ``within_ms`` or from a node that left the view cannot end any more."""
     own = {(e["target"], e["requested"]) for e, _ in ctrl.peer_fencing.running.values()}
     entry: dict[str, Any]
-    for entry in reversed(ctrl.fence_history):
+    for entry in ctrl.history.newest_first():
         if (entry["target"] != target or entry["state"] != "pending"
                 or entry["action"] == "on"
                 or (ctrl.wall_s - float(entry["requested"])) * 1000 >= within_ms):
@@ -140,8 +120,6 @@ class PeerFencing:
                   requested: float | None = None) -> None:
         """Fence the DC with this node's devices; ``why`` says who asked (for the log);
         ``requested``: the time the DC chose, when its transition asked."""
-        from .controller import error_reply
-
         c = self.ctrl
         try:
             target, action = quorate_request(c, req)
@@ -150,7 +128,7 @@ class PeerFencing:
             return
         token = f"peer:{next(self.tokens)}"
         requested = requested if requested is not None else round(c.wall_s, 3)
-        entry = entry_dict(target, action, "pending", "", c.spec.my_name, requested, None)
+        entry = H.entry(target, action, "pending", "", c.spec.my_name, requested, None)
         c.log(f"fencing {target} ({action}) for the DC's own fencing: {why}")
         self.running[token] = (entry, respond)
 
@@ -168,7 +146,7 @@ class PeerFencing:
         if item is None:
             return False
         c = self.ctrl
-        entry = entry_dict(ev.target, ev.action, "success" if ev.ok else "failed", ev.device,
+        entry = H.entry(ev.target, ev.action, "success" if ev.ok else "failed", ev.device,
                            c.spec.my_name, ev.requested, ev.completed, ev.reason)
         publish(c, entry)
         if ev.ok:
@@ -184,8 +162,6 @@ class PeerFencing:
     def hand_over(self, rid: int, req: dict[str, Any]) -> None:
         """The DC was asked (client ``rid``) to fence itself: a peer carries it out and
         answers with ``write_reply``; for reboot/off this DC is dead before that."""
-        from .controller import error_reply
-
         c = self.ctrl
         try:
             _, action = quorate_request(c, req)
@@ -202,8 +178,6 @@ class PeerFencing:
 
     def run_for(self, sender: int, msg: dict[str, Any]) -> None:
         """The DC (``sender``) asks this node to fence it."""
-        from .controller import error_reply
-
         c = self.ctrl
         rid = msg["rid"]
 

@@ -30,11 +30,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .events import Fence, Send
-from .peerfence import entry_dict, publish
+from ..events import Send
+from . import history as H
+from .devices import fence_command
+from .peer import publish
 
 if TYPE_CHECKING:
-    from .controller import Controller
+    from ..controller import Controller
 
 # called with the reason and the failed history entry (None: nothing was published)
 Refused = Callable[[str, "dict[str, Any] | None"], None]
@@ -113,14 +115,14 @@ class FenceGate:
                               + ", ".join(c.name(n) or str(n) for n in sorted(suspects))
                               + " suspect")
                 return
-            w.entry = entry_dict(w.target, w.action, "pending", "", c.spec.my_name,
+            w.entry = H.entry(w.target, w.action, "pending", "", c.spec.my_name,
                                  w.requested, None)
             w.acked = {c.spec.me}
             publish(c, w.entry, ack=True)
         held = frozenset(w.acked & (m.members | {c.spec.me}))
         if m.is_majority(held):
             del self.waiting[w.token]
-            c.emit(Fence(w.token, w.target, w.action, w.requested))
+            c.emit(fence_command(c.cib, w.token, w.target, w.action, w.requested))
             return
         self._wait(w, f"its pending record is held by {len(held)} member(s), not by a "
                       "majority")
@@ -140,7 +142,7 @@ class FenceGate:
         c.log(f"not fencing {w.target} ({w.action}): {why}", "warning")
         failed = None
         if w.entry is not None:
-            failed = entry_dict(w.target, w.action, "failed", "", c.spec.my_name,
+            failed = H.entry(w.target, w.action, "failed", "", c.spec.my_name,
                                 w.requested, round(c.wall_s, 3), why)
             publish(c, failed)
         w.refused(why, failed)

@@ -31,24 +31,24 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..errors import FencingError, Unavailable, VigilError
-from . import cib as C
-from . import status as S
-from .durations import parse_duration_ms
-from .events import FenceDone, Send
-from .graph import Action
-from .peerfence import (
+from ...errors import FencingError, Unavailable, VigilError, error_reply
+from .. import cib as C
+from .. import status as S
+from ..durations import parse_duration_ms
+from ..events import FenceDone, Send
+from ..graph import Action
+from ..transition import RunState
+from . import history as H
+from .peer import (
     check_request,
-    entry_dict,
     fencing_peer,
     finished_reply,
     publish,
     running_elsewhere,
 )
-from .transition import RunState
 
 if TYPE_CHECKING:
-    from .dc import DcDuties
+    from ..dc import DcDuties
 
 Respond = Callable[[dict[str, Any]], None]
 
@@ -104,7 +104,7 @@ class DcFencing:
 
     def _refused(self, token: str, target: str, why: str) -> None:
         """The gate refused to start the fencing (:mod:`.fencegate`): it did not run."""
-        self._finish(token, entry_dict(target, "", "failed", "", self.dc.ctrl.spec.my_name,
+        self._finish(token, H.entry(target, "", "failed", "", self.dc.ctrl.spec.my_name,
                                        0.0, None, why), False, f"fencing {target}: {why}")
 
     def _by_peer(self, token: str, action: str, timeout_ms: int) -> str | None:
@@ -129,8 +129,6 @@ class DcFencing:
         return self.start(token, action.node or "", action.task, action.timeout_ms)
 
     def manual_request(self, req: dict[str, Any], respond: Respond) -> None:
-        from .controller import error_reply
-
         try:
             target, action = check_request(req, self.dc.ctrl.spec.names.values())
         except VigilError as exc:
@@ -147,7 +145,7 @@ class DcFencing:
     def done(self, ev: FenceDone) -> bool:
         """Record a finished fencing; return whether it succeeded."""
         c = self.dc.ctrl
-        entry = entry_dict(ev.target, ev.action, "success" if ev.ok else "failed", ev.device,
+        entry = H.entry(ev.target, ev.action, "success" if ev.ok else "failed", ev.device,
                            c.spec.my_name, ev.requested, ev.completed, ev.reason)
         publish(c, entry)
         if ev.ok:
@@ -187,7 +185,7 @@ class DcFencing:
         a lost originator's operations), and a fence action waiting for one of them goes
         on at once instead of at the fence timeout."""
         c = self.dc.ctrl
-        for entry in list(c.fence_history):
+        for entry in list(c.history):
             if entry["state"] != "pending" or entry["origin"] != origin:
                 continue
             failed = dict(entry, state="failed", completed=round(c.wall_s, 3),
@@ -216,13 +214,11 @@ class DcFencing:
             why = (f"{j.origin}'s fencing of {j.target} (requested at {j.requested}) "
                    "did not end in time")
             c.log(f"{why}: fencing it again", "warning")
-            entry = entry_dict(j.target, "", "failed", "", j.origin, j.requested, None, why)
+            entry = H.entry(j.target, "", "failed", "", j.origin, j.requested, None, why)
             self._finish(token, entry, False, why)
 
     def resign(self) -> None:
         """No longer DC: the actions waiting for another node's fencing are abandoned."""
-        from .controller import error_reply
-
         gate = self.dc.ctrl.fence_gate
         for token in [t for t in gate.waiting if not t.startswith("peer:")]:
             gate.drop(token, "this node is no longer the DC")
