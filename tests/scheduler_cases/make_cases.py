@@ -285,6 +285,7 @@ def cases() -> dict[str, str]:
         + node_state("2", "node2", unpromoted[0], {"master-db": "5"})
         + node_state("3", "node3", unpromoted[1], master)))
     out.update(definition_cases())
+    out.update(rule_cases())
     return out
 
 
@@ -366,11 +367,75 @@ def definition_cases() -> dict[str, str]:
     return out
 
 
+def rule_cases() -> dict[str, str]:
+    """Rules of Pacemaker's scheduler beyond the basics (node health, clone-min, sets,
+    requires, rsc_defaults rules, notifications)."""
+    out: dict[str, str] = {}
+    cold = "".join(node_state(i, n) for i, n in NODES3)
+    # 35. migrate-on-red: a red #health attribute bans node1, except for a resource with
+    # allow-unhealthy-nodes=true
+    out["node-health-red"] = cib(
+        {**NO_FENCING, "node-health-strategy": "migrate-on-red"},
+        prim("db") + prim("agent", {"allow-unhealthy-nodes": "true"}),
+        node_state("1", "node1", running("db", "node1") + running("agent", "node1"),
+                   {"#health-disk": "red"})
+        + node_state("2", "node2", all_stopped(["db", "agent"], "node2"))
+        + node_state("3", "node3", all_stopped(["db", "agent"], "node3")), stickiness=100)
+    # 36. progressive: yellow scores node-health-yellow (node2 is out), a number adds to
+    # the location scores (node3's +10 beats node1's preference of 5)
+    out["node-health-progressive"] = cib(
+        {**NO_FENCING, "node-health-strategy": "progressive", "node-health-yellow": "-50"},
+        prim("db"), node_state("1", "node1") + node_state("2", "node2", "", {
+            "#health-cpu": "yellow"}) + node_state("3", "node3", "", {"#health-cpu": "10"}),
+        '<rsc_location id="db-on-1" rsc="db" node="node1" score="5"/>')
+    # 37. clone-min=3 with only two nodes available: the ordered app cannot start
+    ping = ('<clone id="ping-clone"><meta_attributes id="pc-meta"><nvpair id="pc-min" '
+            'name="clone-min" value="3"/></meta_attributes>' + prim("ping") + "</clone>")
+    out["clone-min-blocks"] = cib(
+        NO_FENCING, ping + prim("app"), cold,
+        '<rsc_order id="ping-then-app" first="ping-clone" then="app"/>',
+        node_attrs={"node3": {"standby": "on"}})
+    # 38. require-all=false in an order set: c starts once a or b can (a is stopped; with
+    # require-all c would be blocked)
+    out["order-set-require-any"] = cib(
+        NO_FENCING, prim("a", {"target-role": "Stopped"}) + prim("b") + prim("c"), cold,
+        '<rsc_order id="any"><resource_set id="any-1" sequential="false" '
+        'require-all="false"><resource_ref id="a"/><resource_ref id="b"/></resource_set>'
+        '<resource_set id="any-2"><resource_ref id="c"/></resource_set></rsc_order>')
+    # 39. no quorum (stop): a fence device with requires=nothing still starts
+    out["fence-requires-nothing"] = cib(
+        {"stonith-enabled": "true", "no-quorum-policy": "stop"},
+        fence_device().replace("</operations>", '</operations><meta_attributes id="f-meta">'
+                               '<nvpair id="f-req" name="requires" value="nothing"/>'
+                               '</meta_attributes>') + prim("db"),
+        node_state("1", "node1") + node_state("2", "node2"), quorum=False,
+        nodes=NODES3[:2])
+    # 40. rsc_defaults rules with rsc_expression: only ocf:pacemaker:Dummy is unmanaged
+    rules = ('<rsc_defaults><meta_attributes id="dummy-off"><rule id="dummy-off-r" '
+             'score="INFINITY"><rsc_expression id="dummy-off-e" class="ocf" '
+             'provider="pacemaker" type="Dummy"/></rule><nvpair id="dummy-off-n" '
+             'name="target-role" value="Stopped"/></meta_attributes></rsc_defaults>')
+    out["rsc-defaults-rsc-expression"] = cib(
+        NO_FENCING, prim("db") + prim("web", typ="Stateful"), cold).replace(
+        "</configuration>", rules + "</configuration>")
+    # 41. notify=true clone gains an instance: pre/post start notifications
+    nclone = ('<clone id="ping-clone"><meta_attributes id="pc-meta"><nvpair id="pc-notify" '
+              'name="notify" value="true"/></meta_attributes>' + prim("ping") + "</clone>")
+    out["clone-notify-start"] = cib(NO_FENCING, nclone, (
+        node_state("1", "node1", running("ping", "node1"))
+        + node_state("2", "node2", running("ping", "node2"))
+        + node_state("3", "node3", stopped("ping", "node3"))))
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--oracle", metavar="ORACLE_PY", help="also write NAME.json via oracle.py")
+    ap.add_argument("names", nargs="*", help="only these cases (default: all)")
     opts = ap.parse_args()
     for name, text in cases().items():
+        if opts.names and name not in opts.names:
+            continue
         xml = HERE / f"{name}.xml"
         xml.write_text(text)
         if opts.oracle:

@@ -46,7 +46,7 @@ class Transport:
                                  packets_dropped_size=0, messages_dropped_unreachable=0)
         self.udp: asyncio.DatagramTransport | None = None
         self.port = PeerPort(lambda data: self._open(data, self.guard, wire.MAX_MESSAGE),
-                             self.on_message_in, self.counters,
+                             self.on_message, self.counters,
                              lambda: {n.address for n in self.cfg.nodes})
         self.writers: dict[int, asyncio.StreamWriter] = {}
         self.connecting: dict[int, asyncio.Task[None]] = {}
@@ -94,7 +94,8 @@ class Transport:
     def _seal_body(self, body: bytes) -> bytes:
         self.seq += 1
         return wire.seal_body(self.keys[0], self.cfg.me.id, self.incarnation, self.seq, body,
-                              os.urandom(wire.NONCE_LEN), max_size=wire.MAX_FRAME)
+                              os.urandom(wire.NONCE_LEN),
+                              max_size=wire.MAX_MESSAGE + wire.OVERHEAD)
 
     def _open(self, data: bytes, guard: wire.ReplayGuard | None,
               max_size: int) -> tuple[int, int, dict[str, Any]] | None:
@@ -139,9 +140,6 @@ class Transport:
             self.on_heartbeat(sender, inc, msg)
 
     # ------------------------------------------------------------------ messages
-    def on_message_in(self, sender: int, incarnation: int, msg: dict[str, Any]) -> None:
-        self.on_message(sender, incarnation, msg)  # late-bound: tests replace on_message
-
     def send(self, node_id: int, msg: dict[str, Any]) -> None:
         try:
             bodies = wire.split(wire.encode(msg), self.seq + 1)

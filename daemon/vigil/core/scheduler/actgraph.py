@@ -45,7 +45,7 @@ class Act:
     __slots__ = (
         "seq", "key", "rid", "task", "node", "interval_ms", "optional", "runnable",
         "pseudo", "kind", "target_rc", "before", "after", "reason", "implied",
-        "required_before", "runnable_count", "print_always", "role_promoted",
+        "required_before", "runnable_count", "print_always", "role_promoted", "meta",
     )
 
     def __init__(self, seq: int, key: str, rid: str | None, task: str, node: str | None,
@@ -69,6 +69,7 @@ class Act:
         self.runnable_count = 0
         self.print_always = False
         self.role_promoted = False
+        self.meta: tuple[tuple[str, str], ...] = ()  # extra agent meta (notifications)
 
     def __repr__(self) -> str:
         flags = ("" if self.optional else "R") + ("" if self.runnable else "U") + \

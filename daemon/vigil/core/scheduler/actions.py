@@ -38,6 +38,7 @@ from .actgraph import (
     ActionGraph,
 )
 from .assign import Assignment
+from .notify import NotifyData
 from .history import PROMOTED, STARTED, STOPPED, UNKNOWN, UNPROMOTED
 from .scores import INFINITY
 from .state import ClusterState, requirement
@@ -79,6 +80,8 @@ class ActionBuilder:
         self.no_discovery = {(loc.rsc, loc.node) for loc in state.locations
                              if loc.discovery == "never" and loc.node is not None}
         self.forced_starts = {rid for rid, r in state.resources.items() if r.restart_on}
+        self.notify_data: list[NotifyData] = []  # clone notifications (see .notify)
+        self.notify_fenced: list[NotifyData] = []
 
     # -- RscInfo -------------------------------------------------------------------------
     def kind(self, rid: str) -> str:

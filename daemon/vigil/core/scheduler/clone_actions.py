@@ -15,6 +15,8 @@ from .actgraph import (
     RUNNABLE_LEFT,
 )
 
+from .notify import create_pseudo_ops
+
 if TYPE_CHECKING:
     from .actions import ActionBuilder
 
@@ -89,6 +91,7 @@ def create_clone(b: ActionBuilder, rid: str) -> None:
         for task, optional in (("promote", not promoting), ("promoted", not promoting),
                                ("demote", not demoting), ("demoted", not demoting)):
             b.pseudo(rid, task).optional = optional
+    create_pseudo_ops(b, rid)
 
 
 def clone_constraints(b: ActionBuilder, rid: str) -> None:

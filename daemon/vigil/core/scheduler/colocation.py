@@ -65,7 +65,11 @@ def resolve(state: ClusterState, rid: str) -> str:
 
 
 def _role(name: str | None) -> int | None:
-    return None if name is None else ROLE_BY_NAME.get(name)
+    """A colocation's role; Started means any role, as in Pacemaker's
+    pcmk__new_colocation."""
+    if name is None or name == "Started":
+        return None
+    return ROLE_BY_NAME.get(name)
 
 
 def build_colocations(state: ClusterState) -> Colocations:

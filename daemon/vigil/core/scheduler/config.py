@@ -12,8 +12,8 @@ Rules
   without class or type, a score that is not a number, a constraint naming a resource that
   does not exist, a duplicate resource id.
 * A ``primitive template=`` takes the template's class, provider, type, attribute sets
-  and operations; its own values, and its own operations with the same name and interval,
-  win.
+  and operations; its own values, and its own operations with the same name and role
+  (whatever their interval), win.
 * Bundles are not modelled: skipped with a note rather than misread.
 """
 
@@ -175,6 +175,12 @@ def parse_ops(el: Element, op_defaults: Mapping[str, str], now_s: float) -> tupl
     return tuple(ops)
 
 
+def _template_op_key(op: OpSpec) -> tuple[str, str | None]:
+    """Pacemaker matches a primitive's ops with its template's by name and role, a role
+    of Started or Unpromoted counting as none (the interval does not matter)."""
+    return op.name, None if op.role in (None, "Started", "Unpromoted") else op.role
+
+
 class _ResourceReader:
     """Reads the resource tree, checking id uniqueness."""
 
@@ -243,10 +249,10 @@ class _ResourceReader:
 
         params = {**(inherit or {}), **sets("instance_attributes")}
         ops = parse_ops(el, self.op_defaults, self.now_s)
-        if tmpl is not None:  # the primitive's op with the same name and interval wins
-            mine = {(o.name, o.interval_ms) for o in ops}
+        if tmpl is not None:  # the primitive's op with the same name and role wins
+            mine = {_template_op_key(o) for o in ops}
             ops = tuple(o for o in parse_ops(tmpl, self.op_defaults, self.now_s)
-                        if (o.name, o.interval_ms) not in mine) + ops
+                        if _template_op_key(o) not in mine) + ops
         util = {k: scores.lenient_int(v) for k, v in sets("utilization").items()}
         return RscSpec(
             id=rid, kind="primitive", agent=Agent(cls, provider, rtype),

@@ -4,7 +4,7 @@ Rules
 -----
 * A constraint may name a resource, a ``<tag>`` or a ``<template>``; a tag or template
   stands for its resources as a resource set would (location: each of them; colocation
-  and order: a sequential set in the tag's order).
+  and order: a non-sequential set, as Pacemaker expands it).
 * Resource sets are expanded into the pairwise constraints they mean (Pacemaker
   Explained, "Resource sets"):
   * order: within a sequential set each member after the previous one; between two
@@ -96,7 +96,9 @@ def _tag_set(el: Element, refs: Refs, attr: str, role_attr: str,
     rid = el.get(attr)
     if rid is None or rid in refs.known or rid not in refs.groups:
         return None
-    return _single(el, refs, attr, role_attr, action_attr)
+    tag_set = _single(el, refs, attr, role_attr, action_attr)
+    tag_set.sequential = False  # as Pacemaker's pcmk__tag_to_set makes it
+    return tag_set
 
 
 # -- location ----------------------------------------------------------------------------

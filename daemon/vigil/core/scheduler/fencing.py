@@ -20,6 +20,7 @@ from __future__ import annotations
 from . import scores
 from .actgraph import OPTIONAL, PRESERVE, RUNNABLE_LEFT, Act
 from .actions import ActionBuilder
+from .notify import notify_after_fencing
 from .state import requirement
 
 
@@ -57,6 +58,7 @@ def _order_vs_fence(b: ActionBuilder, fence: Act, target: str) -> None:
         for stop in b.g.rsc_actions(rid, "stop", target, any_node=False):
             stop.pseudo = True
             stop.runnable = True
+            notify_after_fencing(b, fence, stop)
             if needs_fencing:
                 stop.implied = True
                 b.g.order(fence, stop, PRESERVE)

@@ -6,7 +6,8 @@ Rules
   and). A rule without expressions holds.
 * Attribute expressions compare a node attribute with a value. ``type`` is string
   (case-insensitive), integer, number or version; without a type, lt/gt/lte/gte compare as
-  numbers. A missing attribute satisfies only ``ne`` and ``not_defined``.
+  numbers (integers unless either side has a "."). Values that do not parse as numbers
+  are compared as strings. A missing attribute satisfies only ``ne`` and ``not_defined``.
 * Date expressions (gt, lt, in_range, date_spec) are judged against ``now_s``; they are the
   only place a rule reads the clock, and the clock is an input.
 * ``rsc_expression`` (rsc_defaults) matches the resource's agent: a given class or type
@@ -39,8 +40,8 @@ def _version_key(text: str) -> tuple[int, ...]:
 def _compare(left: str, right: str, typ: str) -> int | None:
     if typ in ("integer", "number"):
         a, b = _num(left), _num(right)
-        if a is None or b is None:
-            return None
+        if a is None or b is None:  # Pacemaker compares them as strings then
+            return _compare(left, right, "string")
         if typ == "integer":
             a, b = float(int(a)), float(int(b))
         return (a > b) - (a < b)
@@ -64,9 +65,9 @@ def eval_attr_expr(expr: Expr, attrs: Mapping[str, str]) -> bool:
     if have is None:
         return op == "ne"
     typ = expr.type.lower() if expr.type else "string"
-    if not expr.type or expr.type == "string":
+    if not expr.type:
         if op in ("lt", "gt", "lte", "gte"):
-            typ = "number"
+            typ = "number" if "." in have + value else "integer"
     cmp = _compare(have, value, typ)
     if cmp is None:
         return op == "ne"

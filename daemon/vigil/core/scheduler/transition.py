@@ -22,6 +22,7 @@ from .actgraph import NONE, Act
 from .actions import ActionBuilder
 from .fencing import clear_failcounts, schedule_fencing
 from .history import PROMOTED, STOPPED, UNPROMOTED
+from .notify import create_fencing_notifications, create_notifications
 from .order import apply_user_orders
 from .propagate import Propagator
 from .state import ClusterState
@@ -50,6 +51,8 @@ def create_all(b: ActionBuilder) -> list[str]:
     fenced = schedule_fencing(b)
     clear_failcounts(b)
     Propagator(b.g, b, b.colocated_with()).run()
+    create_notifications(b)
+    create_fencing_notifications(b)
     return fenced
 
 
@@ -139,7 +142,7 @@ def _to_action(b: ActionBuilder, a: Act, ident: int, requires: frozenset[int]) -
         id=ident, kind="rsc", key=a.key, task=a.task, node=a.node, rsc=a.rid, agent=agent,
         interval_ms=a.interval_ms, timeout_ms=_timeout(state, a.rid, task_for_timeout,
                                                        a.interval_ms),
-        params=rsc.spec.params, meta=_meta(state, a.rid), target_rc=a.target_rc,
+        params=rsc.spec.params, meta=_meta(state, a.rid) + a.meta, target_rc=a.target_rc,
         requires=requires,
     )
 
