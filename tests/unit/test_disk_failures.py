@@ -31,7 +31,7 @@ def write(sim: SimCluster, via: int, value: str, ms: int = 6000) -> dict[str, An
 
 
 def advertised(sim: SimCluster, observer: int, node: int) -> tuple[int, int, int]:
-    return sim.nodes[observer].ctrl.peer_versions[node]
+    return sim.nodes[observer].ctrl.peers.versions[node]
 
 
 def test_a_member_that_cannot_save_does_not_ack_nor_advertise_what_it_did_not_save() -> None:

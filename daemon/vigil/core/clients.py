@@ -19,16 +19,17 @@ from ..errors import CibInvalid, Unavailable, VigilError, error_reply
 from . import cib as C
 from .events import Reply, Send
 from .fencing.peer import FENCE_TIMEOUT_MS
+from .messages import Write, encode
 from .statusview import status_view
 
 if TYPE_CHECKING:
-    from .controller import Controller
+    from .context import NodeContext
 
 FORWARD_TIMEOUT_MS = 10000
 
 
 class ClientRequests:
-    def __init__(self, ctrl: Controller) -> None:
+    def __init__(self, ctrl: NodeContext) -> None:
         self.ctrl = ctrl
         self.forwarded: dict[int, tuple[int, int]] = {}  # client rid -> (deadline_ms, node)
 
@@ -51,7 +52,7 @@ class ClientRequests:
                                   "one; writes are refused")
             else:
                 wait_ms = FENCE_TIMEOUT_MS if op == "fence" else FORWARD_TIMEOUT_MS
-                self.forward(rid, c.dc, {"t": "write", "rid": rid, "req": req}, wait_ms)
+                self.forward(rid, c.dc, encode(Write(rid, req)), wait_ms)
         except VigilError as exc:
             self.reply(rid, error_reply(exc))
 

@@ -219,7 +219,7 @@ class Node:
                                        "needs_restart": restart}}
 
     def _on_signal(self, sig: int) -> None:
-        if self.ctrl.shutdown_since is not None:
+        if self.ctrl.member.shutdown_since is not None:
             log.warning("second %s: leaving now", signal.Signals(sig).name)
             self.stopped.set()
             return

@@ -39,6 +39,9 @@ class LoopCluster:
         self.log_level = log_level
         self.config_hook = config_hook  # edits a node's config dict before it is written
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        # node -> the directory holding the ``vigil`` package it runs (another version,
+        # for mixed-version tests); default: this checkout's
+        self.package_roots: dict[str, Path] = {}
         self.base.mkdir(parents=True, exist_ok=True)
         self.authkey = base / "authkey"
         if not self.authkey.exists():  # owner-only from the start, as vigilctl keygen does
@@ -90,7 +93,7 @@ class LoopCluster:
             self.procs[node] = subprocess.Popen(
                 [sys.executable, "-m", "vigil.cli.vigild", "--config",
                  str(self.config_path(node))],
-                stdout=log, stderr=subprocess.STDOUT, env=_env())
+                stdout=log, stderr=subprocess.STDOUT, env=_env(self.package_roots.get(node)))
         for node in nodes or self.names:
             sock = self.socket(node)
             self.wait(sock.exists, 15, f"{node} control socket")
@@ -177,9 +180,9 @@ class LoopCluster:
         return "\n".join(out)
 
 
-def _env() -> dict[str, str]:
+def _env(root: Path | None = None) -> dict[str, str]:
     env = dict(os.environ)
-    pkg_root = str(Path(__file__).resolve().parents[2])
+    pkg_root = str(root or Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = pkg_root + (os.pathsep + env["PYTHONPATH"]
                                     if env.get("PYTHONPATH") else "")
     return env

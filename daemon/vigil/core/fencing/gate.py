@@ -31,12 +31,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..events import Send
+from ..messages import FenceAck, FenceEvent, encode
 from . import history as H
 from .devices import fence_command
 from .peer import publish
 
 if TYPE_CHECKING:
-    from ..controller import Controller
+    from ..context import NodeContext
 
 # called with the reason and the failed history entry (None: nothing was published)
 Refused = Callable[[str, "dict[str, Any] | None"], None]
@@ -60,7 +61,7 @@ def entry_key(entry: dict[str, Any]) -> tuple[str, str, float]:
 
 
 class FenceGate:
-    def __init__(self, ctrl: Controller) -> None:
+    def __init__(self, ctrl: NodeContext) -> None:
         self.ctrl = ctrl
         self.waiting: dict[str, Waiting] = {}
 
@@ -76,11 +77,8 @@ class FenceGate:
                                       self.ctrl.now_ms + self.timeout_ms)
         self._advance(self.waiting[token])
 
-    def acked(self, sender: int, msg: dict[str, Any]) -> None:
-        key = msg.get("key")
-        if not (isinstance(key, list) and len(key) == 3):
-            return
-        wanted = (str(key[0]), str(key[1]), float(key[2]))
+    def acked(self, sender: int, wanted: tuple[str, str, float]) -> None:
+        """``fence_ack``: ``sender`` holds the pending entry (target, action, requested)."""
         for w in list(self.waiting.values()):
             if w.entry is not None and entry_key(w.entry) == wanted:
                 w.acked.add(sender)
@@ -148,7 +146,7 @@ class FenceGate:
         w.refused(why, failed)
 
 
-def ack_reply(ctrl: Controller, sender: int, msg: dict[str, Any]) -> None:
+def ack_reply(ctrl: NodeContext, sender: int, msg: FenceEvent) -> None:
     """A member got a pending entry that asks to be acknowledged: it holds it now."""
-    if msg.get("ack") and ctrl.membership.quorate:
-        ctrl.emit(Send(sender, {"t": "fence_ack", "key": list(entry_key(msg["entry"]))}))
+    if msg.ack and ctrl.membership.quorate:
+        ctrl.emit(Send(sender, encode(FenceAck(entry_key(msg.entry)))))

@@ -33,11 +33,12 @@ from typing import TYPE_CHECKING, Any
 
 from ...errors import CibInvalid, FencingError, Unavailable, VigilError, error_reply
 from ..events import FenceDone, Send
+from ..messages import FenceEvent, FenceRun, WriteReply, encode
 from . import history as H
 from .model import FENCE_ACTIONS
 
 if TYPE_CHECKING:
-    from ..controller import Controller
+    from ..context import NodeContext
 
 Respond = Callable[[dict[str, Any]], None]
 FENCE_TIMEOUT_MS = 290000  # how long a node waits for the answer to a fencing it asked for
@@ -56,7 +57,7 @@ def check_request(req: dict[str, Any], names: Iterable[str]) -> tuple[str, str]:
     return target, action
 
 
-def quorate_request(ctrl: Controller, req: dict[str, Any]) -> tuple[str, str]:
+def quorate_request(ctrl: NodeContext, req: dict[str, Any]) -> tuple[str, str]:
     """:func:`check_request`, in a partition that has quorum (it alone may fence)."""
     if not ctrl.membership.quorate:
         raise Unavailable("this partition has no quorum: the cluster refuses changes "
@@ -64,19 +65,17 @@ def quorate_request(ctrl: Controller, req: dict[str, Any]) -> tuple[str, str]:
     return check_request(req, ctrl.spec.names.values())
 
 
-def fencing_peer(ctrl: Controller) -> int | None:
+def fencing_peer(ctrl: NodeContext) -> int | None:
     """The member that carries out the DC's own fencing: the lowest-id other member."""
     peers = ctrl.membership.members - {ctrl.spec.me}
     return min(peers) if peers else None
 
 
-def publish(ctrl: Controller, entry: dict[str, Any], ack: bool = False) -> None:
+def publish(ctrl: NodeContext, entry: dict[str, Any], ack: bool = False) -> None:
     """Record a history entry here and send it to every other member; ``ack``: each
     member acknowledges it (``fence_ack``, see :mod:`.fencegate`)."""
     ctrl.history.merge(entry)
-    msg: dict[str, Any] = {"t": "fence_event", "entry": entry}
-    if ack:
-        msg["ack"] = True
+    msg = encode(FenceEvent(entry, ack))
     for node in ctrl.membership.members - {ctrl.spec.me}:
         ctrl.emit(Send(node, msg))
 
@@ -88,7 +87,7 @@ def finished_reply(entry: dict[str, Any]) -> dict[str, Any]:
     return error_reply(FencingError(f"fencing {entry['target']} failed: {entry['reason']}"))
 
 
-def running_elsewhere(ctrl: Controller, target: str, within_ms: int) -> dict[str, Any] | None:
+def running_elsewhere(ctrl: NodeContext, target: str, within_ms: int) -> dict[str, Any] | None:
     """The pending fencing of ``target`` (not ``on``) that a member other than this DC's
     fencer carries out: another node's, or this node's own for the DC's fencing. Entries
     older than ``within_ms`` or from a node that left the view cannot end any more."""
@@ -110,7 +109,7 @@ def running_elsewhere(ctrl: Controller, target: str, within_ms: int) -> dict[str
 class PeerFencing:
     """The DC's own fencing: carried out here (a member) or handed to a peer (the DC)."""
 
-    def __init__(self, ctrl: Controller) -> None:
+    def __init__(self, ctrl: NodeContext) -> None:
         self.ctrl = ctrl
         self.tokens = itertools.count(1)
         # token -> (the pending entry, who gets the answer)
@@ -174,22 +173,21 @@ class PeerFencing:
             return
         c.log(f"asked to fence this node, the DC ({action}): {c.name(peer)} carries it out "
               "(the DC does not fence itself)")
-        c.clients.forward(rid, peer, {"t": "fence_run", "rid": rid, "req": req}, FENCE_TIMEOUT_MS)
+        c.clients.forward(rid, peer, encode(FenceRun(rid, req)), FENCE_TIMEOUT_MS)
 
-    def run_for(self, sender: int, msg: dict[str, Any]) -> None:
+    def run_for(self, sender: int, msg: FenceRun) -> None:
         """The DC (``sender``) asks this node to fence it."""
         c = self.ctrl
-        rid = msg["rid"]
+        rid = msg.rid
 
         def respond(reply: dict[str, Any]) -> None:
-            c.emit(Send(sender, {"t": "write_reply", "rid": rid, "reply": reply}))
+            c.emit(Send(sender, encode(WriteReply(rid, reply))))
 
-        req = dict(msg["req"])
+        req = dict(msg.req)
         if sender != c.dc or req.get("target") != c.name(sender):
             respond(error_reply(FencingError(
                 f"{c.name(sender)} asked to fence {req.get('target')}, but only the DC "
                 f"this node follows ({c.name(c.dc)}) may ask to be fenced")))
             return
-        chosen = msg.get("requested")
         self.carry_out(req, respond, f"{c.name(sender)} is the DC and asked for it",
-                       float(chosen) if isinstance(chosen, (int, float)) else None)
+                       msg.requested)

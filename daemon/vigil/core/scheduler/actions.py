@@ -38,8 +38,8 @@ from .actgraph import (
     ActionGraph,
 )
 from .assign import Assignment
-from .notify import NotifyData
 from .history import PROMOTED, STARTED, STOPPED, UNKNOWN, UNPROMOTED
+from .notify import NotifyData
 from .scores import INFINITY
 from .state import ClusterState, requirement
 
