@@ -13,6 +13,7 @@ from typing import Any
 
 from ..errors import CibInvalid
 from . import cib as C
+from .tickets import op_ticket
 
 Handler = Callable[[C.Element, dict[str, Any]], tuple[C.Element | None, dict[str, Any]]]
 
@@ -214,6 +215,7 @@ def op_node_attr(cib: C.Element, req: dict[str, Any]) -> tuple[
 
 
 WRITE_OPS.update({
+    "ticket": op_ticket,
     "resource_move": op_resource_move,
     "resource_ban": op_resource_ban,
     "resource_clear": op_resource_clear,

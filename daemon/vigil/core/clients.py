@@ -2,8 +2,8 @@
 
 Rules
 -----
-* Reads (``status``, ``cib_get``, ``fence_history``) are answered from this node's own
-  view and CIB replica, with or without a DC.
+* Reads (``status``, ``cib_get``, ``fence_history``, ``ticket_list``) are answered from
+  this node's own view and CIB replica, with or without a DC.
 * Writes (everything else) go to the DC: the DC handles them itself; another node
   forwards them (``write``) and answers its client with the DC's ``write_reply``. A
   forwarded request not answered in time (10 s; 290 s for fencing) is answered with an
@@ -21,6 +21,7 @@ from .events import Reply, Send
 from .fencing.peer import FENCE_TIMEOUT_MS
 from .messages import Write, encode
 from .statusview import status_view
+from .tickets import tickets_view
 
 if TYPE_CHECKING:
     from .context import NodeContext
@@ -43,6 +44,8 @@ class ClientRequests:
                 self.reply(rid, {"ok": True, "result": self._cib_get(req)})
             elif op == "fence_history":
                 self.reply(rid, {"ok": True, "result": list(c.fence_history)})
+            elif op == "ticket_list":
+                self.reply(rid, {"ok": True, "result": tickets_view(c.cib)})
             elif op == "fence" and c.dc is not None and req.get("target") == c.name(c.dc):
                 self._fence_the_dc(rid, req)
             elif c.is_dc:
