@@ -133,8 +133,8 @@ def plan(before, state, standby):
 
 
 def describe(ticket):
-    return "granted: %s\nstandby: %s\n" % (str(ticket["granted"]).lower(),
-                                          str(ticket["standby"]).lower())
+    return "granted: %s\nstandby: %s\n" % (
+        str(ticket["granted"]).lower(), str(ticket["standby"]).lower())
 
 
 def run(module, client, result):
