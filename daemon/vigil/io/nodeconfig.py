@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Config, check_authkeys, load_config
-from ..core.controller import ClusterSpec
+from ..core.spec import ClusterSpec
 from ..errors import VigilError
 
 log = logging.getLogger("vigil.node")
