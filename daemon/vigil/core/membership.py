@@ -38,6 +38,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from . import defaults as D
+
 
 class Liveness(enum.Enum):
     ALIVE = "alive"
@@ -71,7 +73,7 @@ class Membership:
     def __init__(self, me: int, votes: dict[int, int], deadtime_ms: int,
                  heartbeat_interval_ms: int, expected_votes: int | None = None,
                  two_node: bool = False, wait_for_all: bool = False,
-                 last_man_standing: bool = False, lms_window_ms: int = 10000) -> None:
+                 last_man_standing: bool = False, lms_window_ms: int = D.LMS_WINDOW_MS) -> None:
         self.me = me
         self.deadtime_ms = deadtime_ms
         self.heartbeat_interval_ms = heartbeat_interval_ms

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from . import defaults as D
+
 
 @dataclass(frozen=True)
 class ClusterSpec:
@@ -11,14 +13,14 @@ class ClusterSpec:
     me: int
     names: dict[int, str]
     votes: dict[int, int]
-    heartbeat_interval_ms: int = 200
-    deadtime_ms: int = 1000
-    join_timeout_ms: int = 2000
-    expected_votes: int | None = None
-    two_node: bool = False
-    wait_for_all: bool = False
-    last_man_standing: bool = False
-    lms_window_ms: int = 10000
+    heartbeat_interval_ms: int = D.HEARTBEAT_INTERVAL_MS
+    deadtime_ms: int = D.DEADTIME_MS
+    join_timeout_ms: int = D.JOIN_TIMEOUT_MS
+    expected_votes: int | None = D.EXPECTED_VOTES
+    two_node: bool = D.TWO_NODE
+    wait_for_all: bool = D.WAIT_FOR_ALL
+    last_man_standing: bool = D.LAST_MAN_STANDING
+    lms_window_ms: int = D.LMS_WINDOW_MS
 
     @property
     def my_name(self) -> str:

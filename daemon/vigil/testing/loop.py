@@ -21,12 +21,14 @@ import yaml
 
 from ..cli.loopback import poweroff
 from ..client import call
+from ..core import defaults as D
 from ..errors import VigilError
 
 
 class LoopCluster:
     def __init__(self, base: Path, size: int = 3, name: str = "test",
-                 heartbeat_interval_ms: int = 200, deadtime_ms: int = 1000,
+                 heartbeat_interval_ms: int = D.HEARTBEAT_INTERVAL_MS,
+                 deadtime_ms: int = D.DEADTIME_MS,
                  port: int | None = None, log_level: str = "debug",
                  config_hook: Callable[[str, dict[str, Any]], None] | None = None) -> None:
         self.base = base

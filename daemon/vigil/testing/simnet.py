@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core import cib as C
+from ..core import defaults as D
 from ..core.controller import ClusterSpec, Controller
 from ..core.events import (
     AgentDone,
@@ -60,7 +61,8 @@ class SimCluster:
     TICK_MS = 50
 
     def __init__(self, size: int = 3, seed: int = 0, net: NetConfig | None = None,
-                 heartbeat_interval_ms: int = 200, deadtime_ms: int = 1000,
+                 heartbeat_interval_ms: int = D.HEARTBEAT_INTERVAL_MS,
+                 deadtime_ms: int = D.DEADTIME_MS,
                  **spec_extra: Any) -> None:
         self.rng = random.Random(seed)
         self.net = net or NetConfig()
@@ -74,8 +76,8 @@ class SimCluster:
         self.nodes: dict[int, SimNode] = {}
         for i in names:
             spec = ClusterSpec("sim", i, names, {n: 1 for n in names},
-                               heartbeat_interval_ms, deadtime_ms, join_timeout_ms=2000,
-                               **spec_extra)
+                               heartbeat_interval_ms, deadtime_ms,
+                               join_timeout_ms=D.JOIN_TIMEOUT_MS, **spec_extra)
             self.nodes[i] = SimNode(Controller(spec, incarnation=1, cib=None, now_ms=0))
 
     # ------------------------------------------------------------------ faults
