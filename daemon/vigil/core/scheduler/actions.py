@@ -38,8 +38,8 @@ from .actgraph import (
     ActionGraph,
 )
 from .assign import Assignment
-from .notify import NotifyData
 from .history import PROMOTED, STARTED, STOPPED, UNKNOWN, UNPROMOTED
+from .notify import NotifyData
 from .scores import INFINITY
 from .state import ClusterState, requirement
 
@@ -264,8 +264,8 @@ class ActionBuilder:
         elif rsc.blocked:
             need_stop = True
         elif rsc.role > STARTED and current is not None and chosen is not None:
-            start = self.rsc_action(rid, "start", chosen, True)
-            if not start.optional:
+            restart = self.rsc_action(rid, "start", chosen, True)
+            if not restart.optional:
                 need_stop = True
         role = rsc.role
         while role != STOPPED:

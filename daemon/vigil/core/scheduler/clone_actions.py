@@ -14,7 +14,6 @@ from .actgraph import (
     OPTIONAL,
     RUNNABLE_LEFT,
 )
-
 from .notify import create_pseudo_ops
 
 if TYPE_CHECKING:

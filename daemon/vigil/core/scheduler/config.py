@@ -32,10 +32,10 @@ from .constraints import Refs, parse_constraints
 from .model import (
     Config,
     NodeSpec,
-    Rule,
     OpSpec,
     Options,
     RscSpec,
+    Rule,
 )
 from .rules import Agent3, eval_rule
 from .xmlread import children as _children

@@ -227,16 +227,16 @@ def parse_order(el: Element, refs: Refs, notes: list[str]) -> list[OrderSpec]:
         action = s.action or default_action
         if s.sequential:
             out.extend(spec(a, b, action, action) for a, b in pairwise(s.members))
-    for first, then in pairwise(sets):
-        action = first.action or default_action
+    for set1, set2 in pairwise(sets):
+        action = set1.action or default_action
         relaxed = None
-        if not first.require_all and action not in ("stop", "demote"):
-            relaxed = f"{el.get('id', '')}:{first.el.get('id', '')}"
-            firsts, thens = first.members, then.members
+        if not set1.require_all and action not in ("stop", "demote"):
+            relaxed = f"{el.get('id', '')}:{set1.el.get('id', '')}"
+            firsts, thens = set1.members, set2.members
         else:  # between sets only an explicit sequential="true" picks one end
-            firsts = first.members[-1:] if first.explicit_sequential else first.members
-            thens = then.members[:1] if then.explicit_sequential else then.members
-        out.extend(spec(f, t, action, then.action or default_action, relaxed)
+            firsts = set1.members[-1:] if set1.explicit_sequential else set1.members
+            thens = set2.members[:1] if set2.explicit_sequential else set2.members
+        out.extend(spec(f, t, action, set2.action or default_action, relaxed)
                    for f in firsts for t in thens if f != t)
     return out
 

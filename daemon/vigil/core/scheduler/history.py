@@ -382,3 +382,20 @@ def summarize(ops: Sequence[OpRecord], ctx: HistoryContext) -> NodeHistory:
         h.active_recurring.update((op.task, op.interval_ms) for op in ops[max(first, 0):]
                                   if op.interval_ms > 0 and op.status != PENDING)
     return h
+
+
+def fail_table(attrs: Mapping[str, str]) -> dict[str, tuple[int, int]]:
+    """rsc name -> (summed fail count, latest last-failure) from node attributes."""
+    out: dict[str, tuple[int, int]] = {}
+    for name, value in attrs.items():
+        for prefix, is_count in (("fail-count-", True), ("last-failure-", False)):
+            if not name.startswith(prefix):
+                continue
+            rest = name[len(prefix):].split("#", 1)[0]
+            count, last = out.get(rest, (0, 0))
+            if is_count:
+                count = scores.add(count, scores.lenient_int(value))
+            else:
+                last = max(last, scores.lenient_int(value))
+            out[rest] = (count, last)
+    return out

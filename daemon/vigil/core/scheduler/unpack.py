@@ -39,6 +39,7 @@ from .history import (
     UNPROMOTED,
     FailedOp,
     HistoryContext,
+    fail_table,
     sorted_ops,
     summarize,
 )
@@ -231,23 +232,6 @@ class _Builder:
             c2, l2 = table[rid]
             count, last = scores.add(count, c2), max(last, l2)
         return count, last
-
-
-def fail_table(attrs: Mapping[str, str]) -> dict[str, tuple[int, int]]:
-    """rsc name -> (summed fail count, latest last-failure) from node attributes."""
-    out: dict[str, tuple[int, int]] = {}
-    for name, value in attrs.items():
-        for prefix, is_count in (("fail-count-", True), ("last-failure-", False)):
-            if not name.startswith(prefix):
-                continue
-            rest = name[len(prefix):].split("#", 1)[0]
-            count, last = out.get(rest, (0, 0))
-            if is_count:
-                count = scores.add(count, scores.lenient_int(value))
-            else:
-                last = max(last, scores.lenient_int(value))
-            out[rest] = (count, last)
-    return out
 
 
 def _block_failure(spec: RscSpec, ops: list[Any]) -> bool:
