@@ -286,6 +286,7 @@ def cases() -> dict[str, str]:
         + node_state("3", "node3", unpromoted[1], master)))
     out.update(definition_cases())
     out.update(rule_cases())
+    out.update(migration_cases())
     return out
 
 
@@ -425,6 +426,47 @@ def rule_cases() -> dict[str, str]:
         node_state("1", "node1", running("ping", "node1"))
         + node_state("2", "node2", running("ping", "node2"))
         + node_state("3", "node3", stopped("ping", "node3"))))
+    return out
+
+
+def mig_op(rsc: str, task: str, call: int, node: str, source: str, target: str,
+           rc: int = 0) -> str:
+    """A migrate_to or migrate_from entry, with its migration source and target."""
+    return op(rsc, task, call, rc=rc, node=node, op_id=f"{rsc}_{task}_0").replace(
+        "/>", f' migrate_source="{source}" migrate_target="{target}"/>')
+
+
+def migration_cases() -> dict[str, str]:
+    """Live migration (allow-migrate=true): migrate_to/migrate_from instead of stop/start."""
+    out: dict[str, str] = {}
+    vm = prim("vm", {"allow-migrate": "true"})
+    to_node2 = '<rsc_location id="vm-on-2" rsc="vm" node="node2" score="100"/>'
+    # 42. a migratable resource moves: migrate_to node1, migrate_from node2, stop node1
+    out["migrate-move"] = cib(NO_FENCING, vm, (
+        node_state("1", "node1", running("vm", "node1"))
+        + node_state("2", "node2", stopped("vm", "node2"))), to_node2, nodes=NODES3[:2])
+    # 43. db (not migratable) moves too and is ordered before vm: vm's stop must follow
+    # db's real stop, so vm cannot migrate and moves by stop and start
+    out["migrate-blocked-by-order"] = cib(NO_FENCING, prim("db") + vm, (
+        node_state("1", "node1", running("vm", "node1") + running("db", "node1"))
+        + node_state("2", "node2", all_stopped(["vm", "db"], "node2"))),
+        to_node2 + '<rsc_location id="db-on-2" rsc="db" node="node2" score="100"/>'
+        '<rsc_order id="db-then-vm" first="db" then="vm"/>', nodes=NODES3[:2])
+    # 44. migrate_to node1 -> node2 done, migrate_from not yet: the migration continues
+    partial = lrm("vm", [op("vm", "start", 4, node="node1"),
+                         mig_op("vm", "migrate_to", 6, "node1", "node1", "node2")])
+    out["migrate-partial-continue"] = cib(NO_FENCING, vm, (
+        node_state("1", "node1", partial) + node_state("2", "node2", stopped("vm", "node2"))),
+        to_node2, nodes=NODES3[:2])
+    # 45. migrate_to and migrate_from both done, the source never stopped: stop it there
+    dangling_to = lrm("vm", [op("vm", "start", 4, node="node1"),
+                             mig_op("vm", "migrate_to", 6, "node1", "node1", "node2")])
+    dangling_from = lrm("vm", [op("vm", "monitor", 2, rc=7, target=7, node="node2"),
+                               mig_op("vm", "migrate_from", 7, "node2", "node1", "node2"),
+                               op("vm", "monitor", 8, interval=10000, node="node2")])
+    out["migrate-dangling"] = cib(NO_FENCING, vm, (
+        node_state("1", "node1", dangling_to) + node_state("2", "node2", dangling_from)),
+        to_node2, nodes=NODES3[:2])
     return out
 
 

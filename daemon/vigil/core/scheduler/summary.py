@@ -3,8 +3,9 @@
 Rules (Pacemaker 2.1.5 ``rsc_action_default``)
 ----------------------------------------------
 * Unmanaged resources, and resources neither active nor assigned, get no line.
-* Same role before and after: nothing if the start is optional, "stop" if the start cannot
-  run, "move"/"recover" (failed) when the node changes, "recover" or "restart" in place.
+* Same role before and after: "migrate" with a runnable ``migrate_from``; nothing if the
+  start is optional, "stop" if the start cannot run, "move"/"recover" (failed) when the
+  node changes, "recover" or "restart" in place.
 * Otherwise: "stop" when going to Stopped or the start cannot run, "recover", "move",
   "restart" (required stop), "demote", "promote", "start".
 * Lines are ``<action> <rsc> <node>``, ``<action> <rsc> <from>-><to>``, with
@@ -86,6 +87,9 @@ def rsc_lines(b: ActionBuilder, rid: str) -> list[str]:
     if ln.role == ln.next_role:
         if nxt is None:
             return []
+        migrate = _first(b.g.rsc_actions(rid, "migrate_from", nxt, any_node=False))
+        if migrate is not None and current is not None and migrate.runnable:
+            return [ln.item("migrate", current, nxt, start)]
         if start is None or start.optional:
             if demote is not None and promote is not None and not demote.optional \
                     and not promote.optional:

@@ -43,6 +43,7 @@ from .history import (
     sorted_ops,
     summarize,
 )
+from .migrate_history import MigrationView, apply_effects, build_views
 from .model import Config, RscSpec
 from .nodes import NodeState, find_node_states, node_state
 from .state import ClusterState, Resource, target_role
@@ -72,6 +73,7 @@ class _Builder:
         self.failed_ops: list[FailedOp] = []
         self.node_updates: dict[str, dict[str, Any]] = {}
         self.fail_tables: dict[str, dict[str, tuple[int, int]]] = {}
+        self.migration_views: dict[str, MigrationView] = {}
 
     # -- resource tree -------------------------------------------------------------
     def meta_for(self, spec: RscSpec, parent_meta: Mapping[str, str]) -> dict[str, str]:
@@ -103,7 +105,8 @@ class _Builder:
             "banned_nodes": set(), "ban_all": False, "active_recurring": set(),
             "reschedule": set(), "cancels": [], "clear_failcount": set(), "failcounts": {},
             "restart_on": set(), "clear_failcount_late": set(), "histories": {},
-            "cleanup_on": set(),
+            "cleanup_on": set(), "partial_migration": None, "dangling_on": set(),
+            "no_migrate": False,
         }
         self.rscs[rid] = rec
         self.by_base.setdefault(spec.id, []).append(rid)
@@ -332,8 +335,10 @@ def _unpack_history(b: _Builder, node: NodeState, lrm_rsc: Element) -> None:
         op_defaults=b.config.op_defaults, stonith_enabled=b.opts.stonith_enabled,
         failure_timeout_s=timeout_s, raw_failcount=raw, effective_failcount=effective,
         now_s=b.now_s, managed=rec["managed"], default_timeout_ms=b.default_timeout_ms,
+        migration=b.migration_views.get(lrm_id),
     )
     h = summarize(ops, ctx)
+    apply_effects(rec, node.name, h.migrations)
     b.failed_ops.extend(h.failed_ops)
     if h.start_pending:
         rec["start_pending"] = True
@@ -437,6 +442,8 @@ def _freeze(b: _Builder, promotable_of: Mapping[str, bool]) -> dict[str, Resourc
             restart_on=frozenset(rec["restart_on"]),
             clear_failcount_late=frozenset(rec["clear_failcount_late"]),
             cleanup_on=frozenset(rec["cleanup_on"]),
+            partial_migration=rec["partial_migration"], dangling_on=frozenset(rec["dangling_on"]),
+            no_migrate=rec["no_migrate"],
         )
     return out
 
@@ -463,6 +470,8 @@ def unpack(cib: Element, now_s: float, sanitized: bool = False) -> ClusterState:
     status = cib.find("status")
     elements = find_node_states(status, config.nodes)
     nodes = {s.name: node_state(s, elements.get(s.name), config.options) for s in config.nodes}
+    b.migration_views = build_views(elements, {n: s.online for n, s in nodes.items()},
+                                    sorted_ops)
     for name in _history_order(b, nodes, elements):
         for lrm_rsc in elements[name].iterfind("lrm/lrm_resources/lrm_resource"):
             _unpack_history(b, nodes[name], lrm_rsc)
