@@ -220,3 +220,11 @@ def apply_effects(rec: dict[str, Any], node: str, effects: Sequence[MigrationEff
         if fx.failed:
             rec["failed"] = rec["stop_needed"] = True
             rec["no_migrate"] = True
+
+
+def source_role(rec: dict[str, Any], node: str, role: int) -> int:
+    """A stop on a partial migration's source leaves the resource Started (on the target)."""
+    partial = rec["partial_migration"]
+    if role == STOPPED and partial is not None and partial[0] == node and rec["running"]:
+        return STARTED
+    return role

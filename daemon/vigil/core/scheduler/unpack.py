@@ -43,7 +43,7 @@ from .history import (
     sorted_ops,
     summarize,
 )
-from .migrate_history import MigrationView, apply_effects, build_views
+from .migrate_history import MigrationView, apply_effects, build_views, source_role
 from .model import Config, RscSpec
 from .nodes import NodeState, find_node_states, node_state
 from .state import ClusterState, Resource, target_role
@@ -360,8 +360,7 @@ def _unpack_history(b: _Builder, node: NodeState, lrm_rsc: Element) -> None:
         rec["reschedule"].add((node.name, task, interval))
     rec.setdefault("check_ops", []).append((node.name, h.check_ops))
     _process_rsc_state(b, rid, node, h)
-    if h.role > rec["role"]:
-        rec["role"] = h.role
+    rec["role"] = max(rec["role"], source_role(rec, node.name, h.role))
 
 
 def _check_definitions(b: _Builder, nodes: Mapping[str, NodeState], cib_feature_set: str | None,
@@ -484,7 +483,7 @@ def unpack(cib: Element, now_s: float, sanitized: bool = False) -> ClusterState:
     _cleanups(b, nodes)
     resources = _freeze(b, _promotable_map(b))
     has_device = any(r.kind == "primitive" and r.agent is not None and r.agent.cls == "stonith"
-                     and not r.orphan for r in resources.values())
+                     and not r.orphan for r in resources.values()) or b.opts.have_watchdog
     return ClusterState(
         options=config.options, nodes=nodes, resources=resources, top=tuple(b.top),
         locations=config.locations + tuple(promo_bans), colocations=config.colocations,
