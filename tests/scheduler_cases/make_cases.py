@@ -287,6 +287,7 @@ def cases() -> dict[str, str]:
     out.update(definition_cases())
     out.update(rule_cases())
     out.update(migration_cases())
+    out.update(interleave_cases())
     return out
 
 
@@ -467,6 +468,44 @@ def migration_cases() -> dict[str, str]:
     out["migrate-dangling"] = cib(NO_FENCING, vm, (
         node_state("1", "node1", dangling_to) + node_state("2", "node2", dangling_from)),
         to_node2, nodes=NODES3[:2])
+    # 46. a clone instance stops on node1 (standby) while vm, ordered after the clone, moves
+    # to node2: the clone's stop lets vm migrate (no instance restarts)
+    dlm = '<clone id="dlm-clone">' + prim("dlm") + "</clone>"
+    out["migrate-after-clone-stop"] = cib(NO_FENCING, dlm + vm, (
+        node_state("1", "node1", running("vm", "node1") + running("dlm", "node1"))
+        + node_state("2", "node2", stopped("vm", "node2") + running("dlm", "node2"))),
+        '<rsc_order id="dlm-then-vm" first="dlm-clone" then="vm"/>', nodes=NODES3[:2],
+        node_attrs={"node1": {"standby": "on"}})
+    return out
+
+
+def interleave_cases() -> dict[str, str]:
+    """Interleaved clones pair their instances per node; have-watchdog (SBD)."""
+    out: dict[str, str] = {}
+    inter = ('<meta_attributes id="b-meta"><nvpair id="b-inter" name="interleave" '
+             'value="true"/></meta_attributes>')
+    clones = ('<clone id="a-clone">' + prim("a") + "</clone>"
+              + '<clone id="b-clone">' + inter + prim("b") + "</clone>")
+    cons = ('<rsc_colocation id="b-with-a" rsc="b-clone" with-rsc="a-clone" score="INFINITY"/>'
+            '<rsc_order id="a-then-b" first="a-clone" then="b-clone"/>')
+    # 47. a cannot run on node3 and b is only ordered after a: b's instance there has no
+    # partner, so the mandatory ordering keeps it stopped
+    out["interleave-unpaired-stopped"] = cib(
+        NO_FENCING, clones, "".join(node_state(i, n) for i, n in NODES3),
+        '<rsc_order id="a-then-b" first="a-clone" then="b-clone"/>'
+        '<rsc_location id="a-not-3" rsc="a-clone" node="node3" score="-INFINITY"/>')
+    # 48. a's instance on node1 failed: only b's instance on node1 restarts
+    failed_a = lrm("a", [op("a", "start", 4, node="node1"),
+                         op("a", "monitor", 5, rc=7, interval=10000, node="node1")])
+    out["interleave-restart-one"] = cib(NO_FENCING, clones, (
+        node_state("1", "node1", failed_a + running("b", "node1"))
+        + node_state("2", "node2", running("a", "node2") + running("b", "node2"))),
+        cons, nodes=NODES3[:2])
+    # 49. have-watchdog=true with fencing enabled and no device: SBD self-fencing counts
+    # as a device, so resources are managed and start
+    out["watchdog-counts-as-device"] = cib(
+        {"stonith-enabled": "true", "have-watchdog": "true"}, prim("db"),
+        node_state("1", "node1") + node_state("2", "node2"), nodes=NODES3[:2])
     return out
 
 

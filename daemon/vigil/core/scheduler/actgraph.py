@@ -21,6 +21,8 @@ Rules (Pacemaker 2.1.5 ordering semantics)
                      no longer part of a migration
   ``APPLY_FIRST_NON_MIGRATABLE`` the ordering is only an input of then when first is not
                      part of a migration (graph inputs only)
+  ``INTERLEAVED``    between two interleaved clones: their instances carry the flags (see
+                     :mod:`.interleave`), this ordering only orders the graph
 
 * A resource action may be *migrate-runnable*: it is part of a live migration that may
   still happen. Orderings clear it (``RUNNABLE_LEFT``, ``IMPLIES_FIRST``, ``RESTART``); a
@@ -50,6 +52,7 @@ PRESERVE = 1 << 12
 IMPLIES_FIRST_MIGRATABLE = 1 << 13
 PSEUDO_LEFT = 1 << 14
 APPLY_FIRST_NON_MIGRATABLE = 1 << 15
+INTERLEAVED = 1 << 16
 
 
 class Act:

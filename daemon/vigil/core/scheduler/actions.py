@@ -85,6 +85,7 @@ class ActionBuilder:
         self.notify_fenced: list[NotifyData] = []
         self.continuing: dict[str, str] = {}  # partial migrations that continue: target
         self.dangling: set[int] = set()  # stops of completed migrations' sources
+        self.inhibited: set[str] = set()  # interleaved instances left without a partner
 
     # -- RscInfo -------------------------------------------------------------------------
     def kind(self, rid: str) -> str:

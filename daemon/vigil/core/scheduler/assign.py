@@ -45,6 +45,9 @@ class Assignment:
     shown_scores: Mapping[str, Mapping[str, Mapping[str, int]]] = field(default_factory=dict)
     promoted: frozenset[str] = frozenset()
     colocations: Colocations | None = None
+    # final allowed scores and resources per node (for interleaved instance pairing)
+    allowed: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    num_assigned: Mapping[str, int] = field(default_factory=dict)
 
 
 class Assigner:
@@ -119,6 +122,7 @@ class Assigner:
         return Assignment(
             node=dict(self.assigned), next_role=dict(self.next_role), unmanaged=unmanaged,
             shown_scores=self.shown, promoted=frozenset(self.promoted), colocations=self.cols,
+            allowed=self.allowed, num_assigned=self.num_assigned,
         )
 
     def allocate(self, rid: str, prefer: str | None = None) -> str | None:
@@ -355,9 +359,9 @@ class Assigner:
                 result += 1 if cb[key] > 0 else 0
         return result
 
-    def sorted_nodes(self, rid: str) -> list[str]:
+    def sorted_nodes(self, rid: str, active: bool = True) -> list[str]:
         table = self.allowed[rid]
-        current = self.current_node(rid)
+        current = self.current_node(rid) if active else None
         strategy = self.state.options.placement_strategy
 
         def weight(n: str) -> int:

@@ -17,6 +17,7 @@ from .actgraph import (
     IMPLIES_FIRST,
     IMPLIES_FIRST_MIGRATABLE,
     IMPLIES_THEN,
+    INTERLEAVED,
     NONE,
     ONE_OR_MORE,
     PROMOTED_IMPLIES_FIRST,
@@ -221,6 +222,8 @@ class Propagator:
     # -- one ordering ----------------------------------------------------------------
     def graph_update(self, edge: Edge, first_flags: int, then_flags: int) -> None:
         first, then, typ = edge.first, edge.then, edge.flags
+        if typ & INTERLEAVED:
+            return
         node = then.node
         if typ & IMPLIES_THEN:
             if then.rid is not None:

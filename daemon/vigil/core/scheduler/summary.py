@@ -71,7 +71,7 @@ class _Line:
 def rsc_lines(b: ActionBuilder, rid: str) -> list[str]:
     rsc = b.state.resources[rid]
     current, _ = b.find_active_on(rid)
-    nxt = b.asg.node.get(rid)
+    nxt = None if rid in b.inhibited else b.asg.node.get(rid)
     if current is None and rsc.orphan:
         return []
     if not b.managed(rid) or (current is None and nxt is None):
