@@ -288,6 +288,7 @@ def cases() -> dict[str, str]:
     out.update(rule_cases())
     out.update(migration_cases())
     out.update(interleave_cases())
+    out.update(utilization_cases())
     return out
 
 
@@ -506,6 +507,44 @@ def interleave_cases() -> dict[str, str]:
     out["watchdog-counts-as-device"] = cib(
         {"stonith-enabled": "true", "have-watchdog": "true"}, prim("db"),
         node_state("1", "node1") + node_state("2", "node2"), nodes=NODES3[:2])
+    return out
+
+
+def utilization_cases() -> dict[str, str]:
+    """placement-strategy with utilization: colocated resources, assignment order."""
+    out: dict[str, str] = {}
+
+    def util(rid: str, cpu: int, meta: dict[str, str] | None = None) -> str:
+        return prim(rid, meta).replace("</primitive>", (
+            f'<utilization id="{rid}-util"><nvpair id="{rid}-cpu" name="cpu" value="{cpu}"/>'
+            "</utilization></primitive>"))
+
+    caps = {"node1": {"cpu": "2"}, "node2": {"cpu": "4"}}
+
+    def with_caps(text: str) -> str:
+        for nid, name in NODES3[:2]:
+            pairs = "".join(f'<nvpair id="u-{nid}-{k}" name="{k}" value="{v}"/>'
+                            for k, v in caps[name].items())
+            text = text.replace(f'<node id="{nid}" uname="{name}">',
+                                f'<node id="{nid}" uname="{name}"><utilization '
+                                f'id="u-{nid}">{pairs}</utilization>')
+        return text
+
+    strategy = {**NO_FENCING, "placement-strategy": "utilization"}
+    # 50. db and app (+INFINITY with db) need 2 cpu each: only node2 holds both, so db
+    # goes there although node1 would fit db alone (and comes first by name)
+    out["utilization-colocated"] = with_caps(cib(
+        strategy, util("db", 2) + util("app", 2),
+        node_state("1", "node1") + node_state("2", "node2"),
+        '<rsc_colocation id="app-with-db" rsc="app" with-rsc="db" score="INFINITY"/>',
+        nodes=NODES3[:2]))
+    # 51. with a strategy, a running resource with a higher score where it runs is
+    # assigned first: small (running on node2, stickiness) keeps node2, big fits nowhere
+    out["utilization-order-current"] = with_caps(cib(
+        strategy, util("big", 4) + util("small", 3),
+        node_state("1", "node1", stopped("big", "node1") + stopped("small", "node1"))
+        + node_state("2", "node2", stopped("big", "node2") + running("small", "node2")),
+        nodes=NODES3[:2], stickiness=10))
     return out
 
 

@@ -30,6 +30,7 @@ from .colocation import Coloc, Colocations, build_colocations
 from .history import PROMOTED, STOPPED, UNKNOWN
 from .placement import Scores
 from .state import ClusterState
+from .utilization import assignment_order, ban_insufficient_capacity
 
 INF = scores.INFINITY
 INFINITY_HACK = INF * -100
@@ -109,11 +110,7 @@ class Assigner:
 
     # -- entry points ---------------------------------------------------------------
     def run(self) -> Assignment:
-        order = sorted(
-            enumerate(self.state.top),
-            key=lambda p: (-self.state.resources[p[1]].priority, p[0]),
-        )
-        for _, rid in order:
+        for rid in assignment_order(self, self.state.top):
             self.allocate(rid)
         for rid in self.state.resources:
             if self.next_role[rid] == UNKNOWN:
@@ -401,18 +398,10 @@ class Assigner:
         have = self.capacity[node]
         return all(have.get(k, 0) >= v for k, v in need.items())
 
-    def process_utilization(self, rid: str) -> None:
-        if self.state.options.placement_strategy == "default":
-            return
-        table = self.allowed[rid]
-        for n, w in list(table.items()):
-            if not self.can_run(n) or w < 0:
-                continue
-            if not self.has_capacity(n, rid):
-                table[n] = scores.add(w, -INF)
-
     def choose_node(self, rid: str, prefer: str | None) -> None:
-        self.process_utilization(rid)
+        most_free = ban_insufficient_capacity(self, rid)
+        if prefer is None:
+            prefer = most_free
         if rid not in self.provisional:
             return
         nodes = self.sorted_nodes(rid)
