@@ -545,6 +545,13 @@ def utilization_cases() -> dict[str, str]:
         node_state("1", "node1", stopped("big", "node1") + stopped("small", "node1"))
         + node_state("2", "node2", stopped("big", "node2") + running("small", "node2")),
         nodes=NODES3[:2], stickiness=10))
+    # 52. active on two nodes with multiple-active=stop_unexpected: only the copy on the
+    # node it is not assigned to stops; the expected one is not restarted
+    unexpected = prim("db", {"multiple-active": "stop_unexpected"})
+    out["stop-unexpected-copy"] = cib(NO_FENCING, unexpected, (
+        node_state("1", "node1", running("db", "node1"))
+        + node_state("2", "node2", running("db", "node2"))),
+        '<rsc_location id="db-on-1" rsc="db" node="node1" score="100"/>', nodes=NODES3[:2])
     return out
 
 

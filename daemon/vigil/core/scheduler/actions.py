@@ -17,6 +17,9 @@ Rules (Pacemaker 2.1.5 ``native_create_actions``)
   A role-specific monitor that no longer matches the role is cancelled.
 * Probes (``monitor`` interval 0, expecting 7) run on every online, clean node where the
   resource's state is unknown; starts wait for them.
+* Active on several nodes: stopped everywhere and started once (``multiple-active``
+  stop_start), left alone (block), or, with ``stop_unexpected``, stopped everywhere but
+  on its assigned node (its start there is a pseudo action).
 * A resource whose definition changed (``restart_on``, see :mod:`.definition`) gets one
   required start: Pacemaker creates it without a node, and the first start asked for takes
   it, wherever that is. Ordering then requires the stop ("restart") and restarts what is
@@ -86,6 +89,8 @@ class ActionBuilder:
         self.continuing: dict[str, str] = {}  # partial migrations that continue: target
         self.dangling: set[int] = set()  # stops of completed migrations' sources
         self.inhibited: set[str] = set()  # interleaved instances left without a partner
+        # multiple-active=stop_unexpected, while restarting: the node where it stays
+        self.expected: dict[str, str] = {}
 
     # -- RscInfo -------------------------------------------------------------------------
     def kind(self, rid: str) -> str:
@@ -235,13 +240,15 @@ class ActionBuilder:
         if name == "stop":
             for n in rsc.running:
                 target = self.continuing.get(rid)
-                if target is not None and n == target:
-                    continue  # the partial migration there continues
+                if (target is not None and n == target) or self.expected.get(rid) == n:
+                    continue  # the partial migration there continues, or it stays there
                 act = self.rsc_action(rid, "stop", n, optional and target is None)
                 if not self.managed(rid):
                     act.runnable = False
         elif name == "start":
             act = self.rsc_action(rid, "start", node, True)
+            if node is not None and self.expected.get(rid) == node:
+                act.pseudo = True
             if act.runnable and not optional:
                 act.optional = False
         elif name == "promote":
@@ -291,6 +298,9 @@ class ActionBuilder:
             if not restart.optional:
                 need_stop = True
         role = rsc.role
+        if n_active > 1 and partial is None and next_role > STOPPED and chosen is not None \
+                and (rsc.meta.get("multiple-active") or "").lower() == "stop_unexpected":
+            self.expected[rid] = chosen  # stays there: only the other copies stop
         while role != STOPPED:
             nxt = STATE_MATRIX[role][STOPPED]
             if not self.step(rid, role, nxt, current, not need_stop):
@@ -302,6 +312,7 @@ class ActionBuilder:
             if not self.step(rid, role, nxt, chosen, not required):
                 break
             role = nxt
+        self.expected.pop(rid, None)
         role = rsc.role
         while role != next_role:
             nxt = STATE_MATRIX[role][next_role]
