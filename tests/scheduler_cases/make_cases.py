@@ -552,6 +552,17 @@ def utilization_cases() -> dict[str, str]:
         node_state("1", "node1", running("db", "node1"))
         + node_state("2", "node2", running("db", "node2"))),
         '<rsc_location id="db-on-1" rsc="db" node="node1" score="100"/>', nodes=NODES3[:2])
+    # 53. multiple-active=stop_only: active on two nodes, it is stopped on both for good
+    stop_only = prim("db", {"multiple-active": "stop_only"})
+    out["multiple-active-stop-only"] = cib(NO_FENCING, stop_only, (
+        node_state("1", "node1", running("db", "node1"))
+        + node_state("2", "node2", running("db", "node2"))), nodes=NODES3[:2])
+    # 54. unmanaged and active on two nodes: its start stays optional, so its monitor
+    # (already running) is not started again
+    unmanaged = prim("db", {"is-managed": "false"})
+    out["unmanaged-multiple-active"] = cib(NO_FENCING, unmanaged, (
+        node_state("1", "node1", running("db", "node1"))
+        + node_state("2", "node2", running("db", "node2"))), nodes=NODES3[:2])
     return out
 
 

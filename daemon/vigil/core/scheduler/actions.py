@@ -249,7 +249,7 @@ class ActionBuilder:
             act = self.rsc_action(rid, "start", node, True)
             if node is not None and self.expected.get(rid) == node:
                 act.pseudo = True
-            if act.runnable and not optional:
+            if act.runnable and not optional and self.managed(rid):
                 act.optional = False
         elif name == "promote":
             if node is None:

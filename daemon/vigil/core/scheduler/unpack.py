@@ -423,6 +423,9 @@ def _freeze(b: _Builder, promotable_of: Mapping[str, bool]) -> dict[str, Resourc
             role = UNPROMOTED
         limit = target_role(rec["meta"], bool(promotable_of.get(rid)))
         next_role = rec["next_role"]
+        if rec["kind"] == "primitive" and len(rec["running"]) > 1 and \
+                (rec["meta"].get("multiple-active") or "").lower() == "stop_only":
+            rec["ban_all"] = True  # stopped everywhere, never started again
         if limit is not None and (next_role is None or limit < next_role):
             next_role = limit
         out[rid] = Resource(
