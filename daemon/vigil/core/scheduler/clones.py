@@ -19,10 +19,12 @@ Rules (Pacemaker 2.1.5)
 
 from __future__ import annotations
 
+import dataclasses
 from functools import cmp_to_key
 from typing import TYPE_CHECKING
 
 from . import scores
+from .interleave import colocation_partner, interleaves_colocation
 
 if TYPE_CHECKING:
     from .actions import ActionBuilder
@@ -280,9 +282,19 @@ def apply_clone_primary(a: Assigner, rid: str, c: Coloc) -> None:
         if c.score >= INF and (c.dependent_role != PROMOTED or c.primary_role != PROMOTED):
             _exclude(a, rid, nodes)
         return
+    if interleaves_colocation(a, c.dependent, c.primary):
+        other = colocation_partner(a, rid, c.primary)
+        if other is not None:
+            paired = dataclasses.replace(c, primary=other)
+            if a.role_filter(rid, paired):
+                a.colocation_match(rid, paired, instance_node(a, other))
+        elif c.score >= INF:
+            a.assign(rid, None, force=True)
+        return
     nodes = [n for n in (instance_node(a, i) for i in clone.children) if n is not None]
-    if c.score >= INF:
-        _exclude(a, rid, nodes)
+    if c.score >= INF:  # blocked instances do not count
+        _exclude(a, rid, [n for i in clone.children if (n := instance_node(a, i)) is not None
+                          and not any(leaf.blocked for leaf in a.state.leaves(i))])
         return
     for node in nodes:
         a.colocation_match(rid, c, node)

@@ -8,8 +8,9 @@ Rules
 * Resource sets are expanded into the pairwise constraints they mean (Pacemaker
   Explained, "Resource sets"):
   * order: within a sequential set each member after the previous one; between two
-    consecutive sets, the last member of a sequential first set (or every member) before
-    the first member of a sequential next set (or every member). The set's ``action``
+    consecutive sets, the last member of a first set marked ``sequential="true"`` (else
+    every member: Pacemaker's order_rsc_sets reads only an explicit value there) before
+    the first member of a next set so marked (else every member). The set's ``action``
     (default: the constraint's, else start) applies to its members.
   * colocation: within a sequential set each member with the previous one; in a
     non-sequential set with a negative score every member apart from every other; between
@@ -81,6 +82,7 @@ class _Set:
         for ref in _children(el, "resource_ref"):
             self.members.extend(refs.expand(el, ref.get("id"), "resource_ref"))
         self.sequential = _is_true(el, "sequential", True)
+        self.explicit_sequential = _is_true(el, "sequential", False)
         self.require_all = _is_true(el, "require-all", True)
         self.role = norm_role(el.get("role"))
         self.action = (el.get("action") or "").lower() or None
@@ -225,16 +227,16 @@ def parse_order(el: Element, refs: Refs, notes: list[str]) -> list[OrderSpec]:
         action = s.action or default_action
         if s.sequential:
             out.extend(spec(a, b, action, action) for a, b in pairwise(s.members))
-    for first, then in pairwise(sets):
-        action = first.action or default_action
+    for set1, set2 in pairwise(sets):
+        action = set1.action or default_action
         relaxed = None
-        if not first.require_all and action not in ("stop", "demote"):
-            relaxed = f"{el.get('id', '')}:{first.el.get('id', '')}"
-            firsts, thens = first.members, then.members
-        else:
-            firsts = first.members[-1:] if first.sequential else first.members
-            thens = then.members[:1] if then.sequential else then.members
-        out.extend(spec(f, t, action, then.action or default_action, relaxed)
+        if not set1.require_all and action not in ("stop", "demote"):
+            relaxed = f"{el.get('id', '')}:{set1.el.get('id', '')}"
+            firsts, thens = set1.members, set2.members
+        else:  # between sets only an explicit sequential="true" picks one end
+            firsts = set1.members[-1:] if set1.explicit_sequential else set1.members
+            thens = set2.members[:1] if set2.explicit_sequential else set2.members
+        out.extend(spec(f, t, action, set2.action or default_action, relaxed)
                    for f in firsts for t in thens if f != t)
     return out
 

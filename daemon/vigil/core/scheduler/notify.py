@@ -198,13 +198,13 @@ def _instance_actions(b: ActionBuilder, rid: str, n: NotifyData) -> None:
             if task == "demote" or stop is None or stop.optional:
                 _post(b, rid, node, n)
     if b.next_role.get(rid, STOPPED) != STOPPED and task in ("start", "promote"):
-        node = b.asg.node.get(rid)
-        if node is None:
+        target = b.asg.node.get(rid)
+        if target is None:
             return
         start = _first(b, rid, "start")
         if task != "start" or start is None or start.optional:
-            _notify(b, rid, node, n.pre, n.pre_done, n)
-        _post(b, rid, node, n)
+            _notify(b, rid, target, n.pre, n.pre_done, n)
+        _post(b, rid, target, n)
 
 
 def create_notifications(b: ActionBuilder) -> None:

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from vigil.core.graph import Action, Agent, Transition
 
 from . import scores
-from .actgraph import NONE, Act
+from .actgraph import APPLY_FIRST_NON_MIGRATABLE, NONE, OPTIONAL, Act
 from .actions import ActionBuilder
 from .fencing import clear_failcounts, schedule_fencing
 from .history import PROMOTED, STOPPED, UNPROMOTED
@@ -155,9 +155,11 @@ def graph_actions(b: ActionBuilder) -> tuple[Action, ...]:
     def inputs(a: Act, depth: int = 0) -> frozenset[int]:
         out: set[int] = set()
         for e in a.before:
-            if e.flags == NONE:
-                continue
             f = e.first
+            if e.flags == NONE or (f.migrate_runnable and (
+                    e.flags & APPLY_FIRST_NON_MIGRATABLE
+                    or (e.flags == OPTIONAL and f.task == "stop"))):
+                continue  # an ordering that does not hold during a migration
             if f.seq in ids:
                 out.add(ids[f.seq])
             elif f.pseudo and f.runnable and depth < 50:

@@ -59,7 +59,7 @@ def parse_rule(el: Element) -> Rule:
                 else ("name", "interval")
             exprs.append(Expr(
                 id=cid, kind=child.tag[:-len("_expression")],
-                spec=MappingProxyType({k: child.get(k) for k in fields
+                spec=MappingProxyType({k: str(child.get(k)) for k in fields
                                        if child.get(k) is not None}),
             ))
         elif child.tag == "rule":
