@@ -97,6 +97,8 @@ class NodeContext(Protocol):
 
     def view_agreed(self) -> bool: ...
 
+    def troubles(self) -> dict[str, str]: ...
+
 
 class DcHost(Protocol):
     """What the DC's parts (:mod:`.dcrun`, :mod:`.fencing.dc`) use of the DC."""

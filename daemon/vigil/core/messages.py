@@ -310,6 +310,7 @@ class Hb:
     quorate: bool = False
     view: tuple[int, int] | None = None
     disk: str | None = None  # why it cannot save the CIB
+    fds: str | None = None  # why it cannot accept connections (out of descriptors)
 
 
 def _ints(value: Any, length: int | None = None) -> tuple[int, ...] | None:
@@ -327,6 +328,7 @@ def decode_heartbeat(raw: Json) -> Hb:
     v = _ints(raw.get("v"), 3)
     vw = _ints(raw.get("vw"), 2)
     disk = raw.get("disk")
+    fds = raw.get("fds")
     return Hb(
         cluster=str(raw.get("c")),
         dc=dc if isinstance(dc, int) and not isinstance(dc, bool) else None,
@@ -335,5 +337,6 @@ def decode_heartbeat(raw: Json) -> Hb:
         members=_ints(raw.get("m")),
         quorate=raw.get("q") is True,
         view=(vw[0], vw[1]) if vw is not None else None,
-        disk=str(disk) if disk else None,
+        disk=str(disk)[:300] if disk else None,
+        fds=str(fds)[:300] if fds else None,
     )
