@@ -32,7 +32,10 @@ from __future__ import annotations
 
 from . import recurring
 from .actgraph import (
+    IMPLIES_FIRST_PRINTED,
     IMPLIES_THEN,
+    IMPLIES_THEN_PRINTED,
+    NONE,
     OPTIONAL,
     PROMOTED_IMPLIES_FIRST,
     RESTART,
@@ -41,6 +44,7 @@ from .actgraph import (
     ActionGraph,
 )
 from .assign import Assignment
+from .clone_actions import probe_clone
 from .history import PROMOTED, STARTED, STOPPED, UNKNOWN, UNPROMOTED
 from .migration import can_migrate, create_migration
 from .notify import NotifyData
@@ -359,8 +363,6 @@ class ActionBuilder:
                 self.probe(c, node)
             return
         if rsc.kind == "clone":
-            from .clone_actions import probe_clone
-
             probe_clone(self, rid, node)
             return
         self.probe_primitive(rid, node, rid)
@@ -388,8 +390,6 @@ class ActionBuilder:
             self.pseudo(rid, task)
 
     def group_constraints(self, rid: str) -> None:
-        from .actgraph import IMPLIES_FIRST_PRINTED, IMPLIES_THEN_PRINTED, NONE
-
         rsc = self.state.resources[rid]
         top = self.state.top_of(rid)
         promotable = top.kind == "clone" and top.spec.promotable

@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from . import scores
+from .clones import allocate_clone, apply_clone_primary
 from .colocation import Coloc, Colocations, build_colocations
 from .history import PROMOTED, STOPPED, UNKNOWN
 from .placement import Scores
@@ -127,8 +128,6 @@ class Assigner:
         if kind == "group":
             return self.allocate_group(rid, prefer)
         if kind == "clone":
-            from .clones import allocate_clone
-
             return allocate_clone(self, rid, prefer)
         return self.allocate_primitive(rid, prefer)
 
@@ -191,8 +190,6 @@ class Assigner:
             return
         pri = self.state.resources[c.primary]
         if pri.kind == "clone":
-            from .clones import apply_clone_primary
-
             apply_clone_primary(self, rid, c)
             return
         if not self.role_filter(rid, c):

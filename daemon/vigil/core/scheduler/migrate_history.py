@@ -40,12 +40,21 @@ STARTED, STOPPED = 2, 1
 _STATE_TASKS = frozenset({"start", "stop", "migrate_to", "migrate_from"})
 
 
-@dataclass(frozen=True)
 class MigrationView:
-    """The same resource's history on every node (sorted ops), and which nodes are up."""
+    """The same resource's history on every node (sorted ops, read on first use), and
+    which nodes are up."""
 
-    histories: Mapping[str, Sequence[OpRecord]] = field(default_factory=dict)
-    online: Mapping[str, bool] = field(default_factory=dict)
+    def __init__(self, load: Callable[[], Mapping[str, Sequence[OpRecord]]],
+                 online: Mapping[str, bool]) -> None:
+        self._load = load
+        self._histories: Mapping[str, Sequence[OpRecord]] | None = None
+        self.online = online
+
+    @property
+    def histories(self) -> Mapping[str, Sequence[OpRecord]]:
+        if self._histories is None:
+            self._histories = self._load()
+        return self._histories
 
 
 @dataclass
@@ -186,25 +195,19 @@ def migrate_from_failure(view: MigrationView, node: str, op: OpRecord) -> Migrat
     return fx
 
 
-def build_views(elements: Mapping[str, Element], online: Mapping[str, bool],
-                parse: Callable[[Element, str], list[OpRecord]]) -> dict[str, MigrationView]:
-    """A view for each resource id with a migration record anywhere in the status."""
-    ids: set[str] = set()
-    for el in elements.values():
-        for op in el.iterfind("lrm/lrm_resources/lrm_resource/lrm_rsc_op"):
-            if op.get("operation") in ("migrate_to", "migrate_from"):
-                parent = op.getparent()
-                if parent is not None and parent.get("id"):
-                    ids.add(str(parent.get("id")))
-    views: dict[str, MigrationView] = {}
-    for rid in ids:
-        histories = {}
+def view_for(elements: Mapping[str, Element], online: Mapping[str, bool],
+             parse: Callable[[Element, str], list[OpRecord]], rid: str) -> MigrationView:
+    """A view of resource ``rid``'s history on every node (read only when a migration
+    record needs it)."""
+    def load() -> dict[str, Sequence[OpRecord]]:
+        histories: dict[str, Sequence[OpRecord]] = {}
         for name, el in elements.items():
             for lrm_rsc in el.iterfind("lrm/lrm_resources/lrm_resource"):
                 if lrm_rsc.get("id") == rid and len(lrm_rsc):
                     histories[name] = parse(lrm_rsc, rid)
-        views[rid] = MigrationView(histories=histories, online=online)
-    return views
+        return histories
+
+    return MigrationView(load, online)
 
 
 def apply_effects(rec: dict[str, Any], node: str, effects: Sequence[MigrationEffects]) -> None:

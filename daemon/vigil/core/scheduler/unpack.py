@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
@@ -43,7 +43,7 @@ from .history import (
     sorted_ops,
     summarize,
 )
-from .migrate_history import MigrationView, apply_effects, build_views, source_role
+from .migrate_history import MigrationView, apply_effects, source_role, view_for
 from .model import Config, RscSpec
 from .nodes import NodeState, find_node_states, node_state
 from .state import ClusterState, Resource, target_role
@@ -73,7 +73,7 @@ class _Builder:
         self.failed_ops: list[FailedOp] = []
         self.node_updates: dict[str, dict[str, Any]] = {}
         self.fail_tables: dict[str, dict[str, tuple[int, int]]] = {}
-        self.migration_views: dict[str, MigrationView] = {}
+        self.migration_view: Callable[[str], MigrationView] | None = None
 
     # -- resource tree -------------------------------------------------------------
     def meta_for(self, spec: RscSpec, parent_meta: Mapping[str, str]) -> dict[str, str]:
@@ -335,7 +335,7 @@ def _unpack_history(b: _Builder, node: NodeState, lrm_rsc: Element) -> None:
         op_defaults=b.config.op_defaults, stonith_enabled=b.opts.stonith_enabled,
         failure_timeout_s=timeout_s, raw_failcount=raw, effective_failcount=effective,
         now_s=b.now_s, managed=rec["managed"], default_timeout_ms=b.default_timeout_ms,
-        migration=b.migration_views.get(lrm_id),
+        migration=b.migration_view(lrm_id) if b.migration_view else None,
     )
     h = summarize(ops, ctx)
     apply_effects(rec, node.name, h.migrations)
@@ -472,8 +472,8 @@ def unpack(cib: Element, now_s: float, sanitized: bool = False) -> ClusterState:
     status = cib.find("status")
     elements = find_node_states(status, config.nodes)
     nodes = {s.name: node_state(s, elements.get(s.name), config.options) for s in config.nodes}
-    b.migration_views = build_views(elements, {n: s.online for n, s in nodes.items()},
-                                    sorted_ops)
+    online = {n: s.online for n, s in nodes.items()}
+    b.migration_view = lambda rid: view_for(elements, online, sorted_ops, rid)
     for name in _history_order(b, nodes, elements):
         for lrm_rsc in elements[name].iterfind("lrm/lrm_resources/lrm_resource"):
             _unpack_history(b, nodes[name], lrm_rsc)
