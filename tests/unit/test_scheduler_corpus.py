@@ -39,8 +39,8 @@ if str(REPO / "daemon") not in sys.path:  # when run as a script (--update)
 
 from lxml import etree  # noqa: E402
 
-from vigil.cli.simulate import transition_json  # noqa: E402
 from vigil.core.scheduler import schedule  # noqa: E402
+from vigil.core.scheduler.render import transition_json  # noqa: E402
 from vigil.errors import CibInvalid  # noqa: E402
 
 CORPUS = REPO.parent / "shared" / "pacemaker-corpus"

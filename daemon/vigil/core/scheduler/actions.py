@@ -43,11 +43,11 @@ from .actgraph import (
     Act,
     ActionGraph,
 )
-from .assign import Assignment
 from .clone_actions import probe_clone
 from .history import PROMOTED, STARTED, STOPPED, UNKNOWN, UNPROMOTED
 from .migration import can_migrate, create_migration
 from .notify import NotifyData
+from .ports import Assignment
 from .scores import INFINITY
 from .state import ClusterState, requirement
 

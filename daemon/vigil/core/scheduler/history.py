@@ -40,6 +40,7 @@ from .migrate_history import (
     migrate_to_success,
 )
 from .model import OpSpec, RscSpec
+from .records import OpRecord
 
 Element = etree._Element
 
@@ -54,37 +55,6 @@ _SEVERITY = {"ignore": 0, "demote": 1, "restart": 2, "recover": 2, "block": 3,
 # op-status codes
 DONE, PENDING, CANCELLED = 0, -1, 1
 HARD_RC = {2, 3, 4, 5}
-
-
-@dataclass(frozen=True)
-class OpRecord:
-    id: str
-    key: str
-    task: str
-    interval_ms: int
-    rc: int
-    status: int
-    call_id: int
-    target_rc: int | None
-    last_rc_change: int | None
-    exit_reason: str
-    order: int
-    digest: str | None = None
-    secure_digest: str | None = None
-    secure_params: str | None = None
-    feature_set: str | None = None
-    on_node: str | None = None
-    migrate_source: str | None = None
-    migrate_target: str | None = None
-    magic: str | None = None
-
-    @property
-    def is_probe(self) -> bool:
-        return self.task == "monitor" and self.interval_ms == 0
-
-    @property
-    def is_last_failure(self) -> bool:
-        return self.id.endswith("_last_failure_0")
 
 
 @dataclass(frozen=True)

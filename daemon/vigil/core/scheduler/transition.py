@@ -28,7 +28,7 @@ from .order import apply_user_orders
 from .propagate import Propagator
 from .state import ClusterState
 from .summary import summary_lines
-from .unpack import strip_instance
+from .tree import strip_instance
 
 
 def create_all(b: ActionBuilder) -> list[str]:

@@ -2,11 +2,8 @@
 
 Rules
 -----
-* Clones are expanded into ``clone-max`` instances (default: the number of configured
-  nodes); anonymous instances found in the history are matched the way Pacemaker does: an
-  instance already active on the node, else the first instance active nowhere, else a new
-  orphan instance (which will be stopped).
-* History entries for resources that are not configured are orphans: stopped if active.
+* The resource tree (clone instances, which instance a history entry belongs to,
+  orphans, fail counts) is built in :mod:`.tree`. Orphans are stopped if active.
 * Node history is read for online nodes, and for offline nodes only when fencing is
   enabled (with fencing disabled an offline node's resources count as stopped).
 * A resource active on an offline node with fencing enabled makes that node unclean;
@@ -20,8 +17,7 @@ Rules
 from __future__ import annotations
 
 import dataclasses
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
@@ -30,211 +26,25 @@ from lxml import etree
 from vigil.core.graph import Agent
 
 from . import scores
-from .config import merge_sets, unpack_config
+from .config import unpack_config
 from .definition import CheckContext, check_history
 from .history import (
     STARTED,
     STOPPED,
     UNKNOWN,
     UNPROMOTED,
-    FailedOp,
     HistoryContext,
-    fail_table,
     sorted_ops,
     summarize,
 )
-from .migrate_history import MigrationView, apply_effects, source_role, view_for
-from .model import Config, RscSpec
+from .migrate_history import apply_effects, source_role, view_for
+from .model import RscSpec
 from .nodes import NodeState, find_node_states, node_state
 from .state import ClusterState, Resource, target_role
 from .tickets import apply_tickets
+from .tree import TreeBuilder
 
 Element = etree._Element
-_INSTANCE_RE = re.compile(r":\d+$")
-
-
-def strip_instance(rid: str) -> str:
-    return _INSTANCE_RE.sub("", rid)
-
-
-class _Builder:
-    """Mutable scratch space for one unpack; frozen into ClusterState at the end."""
-
-    def __init__(self, config: Config, now_s: float) -> None:
-        self.config = config
-        self.now_s = now_s
-        self.default_timeout_ms = (
-            scores.parse_duration_ms(config.op_defaults.get("timeout"), 20000) or 20000)
-        self.notes: list[str] = []
-        self.opts = config.options
-        self.rscs: dict[str, dict[str, Any]] = {}
-        self.top: list[str] = []
-        self.by_base: dict[str, list[str]] = {}
-        self.failed_ops: list[FailedOp] = []
-        self.node_updates: dict[str, dict[str, Any]] = {}
-        self.fail_tables: dict[str, dict[str, tuple[int, int]]] = {}
-        self.migration_view: Callable[[str], MigrationView] | None = None
-
-    # -- resource tree -------------------------------------------------------------
-    def meta_for(self, spec: RscSpec, parent_meta: Mapping[str, str]) -> dict[str, str]:
-        meta = dict(spec.meta)
-        if spec.kind == "clone" and "resource-stickiness" not in meta:
-            meta["resource-stickiness"] = self.config.rsc_defaults.get("resource-stickiness", "1")
-        for k, v in parent_meta.items():
-            meta.setdefault(k, v)
-        defaults = self.config.rsc_defaults
-        if any(rules for rules, _ in self.config.rsc_default_sets):
-            agent = spec.agent
-            triple = None if agent is None else (agent.cls, agent.provider, agent.type)
-            defaults = merge_sets(self.config.rsc_default_sets, self.now_s,
-                                  triple or (None, None, None))
-        for k, v in defaults.items():
-            meta.setdefault(k, v)
-        return meta
-
-    def add(self, spec: RscSpec, parent: str | None, parent_meta: Mapping[str, str],
-            instance: int | None = None, orphan: bool = False) -> str:
-        rid = spec.id if instance is None else f"{spec.id}:{instance}"
-        meta = self.meta_for(spec, parent_meta)
-        rec: dict[str, Any] = {
-            "id": rid, "base": spec.id, "kind": spec.kind, "spec": spec, "meta": meta,
-            "parent": parent, "children": [], "instance": instance, "orphan": orphan,
-            "running": [], "role": UNKNOWN, "failed": False, "stop_needed": False,
-            "blocked": False, "managed": self._managed(meta), "failure_ignored": False,
-            "start_pending": False, "known_on": set(), "next_role": None,
-            "banned_nodes": set(), "ban_all": False, "active_recurring": set(),
-            "reschedule": set(), "cancels": [], "clear_failcount": set(), "failcounts": {},
-            "restart_on": set(), "clear_failcount_late": set(), "histories": {},
-            "cleanup_on": set(), "partial_migration": None, "dangling_on": set(),
-            "no_migrate": False,
-        }
-        self.rscs[rid] = rec
-        self.by_base.setdefault(spec.id, []).append(rid)
-        if parent is None:
-            self.top.append(rid)
-        else:
-            self.rscs[parent]["children"].append(rid)
-        if spec.kind == "group":
-            for child in spec.children:
-                self.add(child, rid, meta, instance, orphan)
-        elif spec.kind == "clone":
-            for i in range(self.clone_max(meta)):
-                self.add(spec.children[0], rid, meta, i)
-        return rid
-
-    def _managed(self, meta: Mapping[str, str]) -> bool:
-        if self.opts.maintenance_mode or scores.is_true(meta.get("maintenance")):
-            return False
-        return scores.is_true(meta.get("is-managed"), True)
-
-    def clone_max(self, meta: Mapping[str, str]) -> int:
-        default = len(self.config.nodes)
-        value = meta.get("clone-max")
-        return max(0, scores.lenient_int(value, default)) if value is not None else default
-
-    def clone_of(self, rid: str) -> str | None:
-        parent = self.rscs[rid]["parent"]
-        while parent is not None:
-            if self.rscs[parent]["kind"] == "clone":
-                return str(parent)
-            parent = self.rscs[parent]["parent"]
-        return None
-
-    def unique(self, clone_id: str) -> bool:
-        return scores.is_true(self.rscs[clone_id]["meta"].get("globally-unique"))
-
-    # -- mapping history entries to resources --------------------------------------
-    def locations(self, rid: str) -> set[str]:
-        rec = self.rscs[rid]
-        if rec["kind"] == "primitive":
-            return set(rec["running"])
-        out: set[str] = set()
-        for c in rec["children"]:
-            out |= self.locations(c)
-        return out
-
-    def member_of(self, instance_id: str, base: str) -> str | None:
-        rec = self.rscs[instance_id]
-        if rec["kind"] == "primitive":
-            return instance_id if rec["base"] == base else None
-        for c in rec["children"]:
-            found = self.member_of(c, base)
-            if found:
-                return found
-        return None
-
-    def find_for_history(self, lrm_id: str, node: str, lrm: Element) -> str:
-        if lrm_id in self.rscs and self.rscs[lrm_id]["kind"] == "primitive":
-            clone = self.clone_of(lrm_id)
-            if clone is None or self.unique(clone):
-                return lrm_id
-        base = strip_instance(lrm_id)
-        candidates = self.by_base.get(base, [])
-        prims = [c for c in candidates if self.rscs[c]["kind"] == "primitive"]
-        if not prims:
-            return self.orphan(lrm_id, lrm)
-        clone = self.clone_of(prims[0])
-        if clone is None:
-            return prims[0] if lrm_id == base else self.orphan(lrm_id, lrm)
-        if self.unique(clone):
-            return self.orphan_instance(clone, base, lrm_id)
-        return self.anonymous_instance(clone, base, node)
-
-    def anonymous_instance(self, clone: str, base: str, node: str) -> str:
-        found: str | None = None
-        inactive: str | None = None
-        skip_inactive = False
-        for inst in self.rscs[clone]["children"]:
-            locs = self.locations(inst)
-            member = self.member_of(inst, base)
-            if locs:
-                if node in locs and member is not None:
-                    if self.rscs[member]["running"]:
-                        skip_inactive = True
-                    elif found is None:
-                        found = member
-            elif not skip_inactive and inactive is None and not self.rscs[inst]["blocked"]:
-                inactive = member
-        if found is not None:
-            return found
-        if not skip_inactive and inactive is not None:
-            return inactive
-        return self.orphan_instance(clone, base, None)
-
-    def orphan_instance(self, clone: str, base: str, lrm_id: str | None) -> str:
-        spec = self.rscs[clone]["spec"].children[0]
-        n = len(self.rscs[clone]["children"])
-        if lrm_id is not None and _INSTANCE_RE.search(lrm_id):
-            n = max(n, int(lrm_id.rsplit(":", 1)[1]))
-        while f"{spec.id}:{n}" in self.rscs:
-            n += 1
-        inst = self.add(spec, clone, self.rscs[clone]["meta"], n, orphan=True)
-        return self.member_of(inst, base) or inst
-
-    def orphan(self, lrm_id: str, lrm: Element) -> str:
-        if lrm_id in self.rscs:
-            return lrm_id
-        agent = Agent(lrm.get("class", "ocf"), lrm.get("provider"), lrm.get("type", ""))
-        spec = RscSpec(id=lrm_id, kind="primitive", agent=agent)
-        rid = self.add(spec, None, {}, None, orphan=True)
-        if self.opts.stop_orphan_resources:  # stopped everywhere
-            self.rscs[rid]["ban_all"] = True
-        else:
-            self.rscs[rid]["managed"] = False
-        return rid
-
-    # -- fail counts ----------------------------------------------------------------
-    def failcount(self, rid: str, node: str, attrs: Mapping[str, str]) -> tuple[int, int]:
-        table = self.fail_tables.get(node)
-        if table is None:
-            table = fail_table(attrs)
-            self.fail_tables[node] = table
-        rec = self.rscs[rid]
-        count, last = table.get(rec["base"], (0, 0))
-        if rid != rec["base"] and rid in table:
-            c2, l2 = table[rid]
-            count, last = scores.add(count, c2), max(last, l2)
-        return count, last
 
 
 def _block_failure(spec: RscSpec, ops: list[Any]) -> bool:
@@ -243,14 +53,14 @@ def _block_failure(spec: RscSpec, ops: list[Any]) -> bool:
                for op in ops)
 
 
-def _history_order(b: _Builder, nodes: dict[str, NodeState],
+def _history_order(b: TreeBuilder, nodes: dict[str, NodeState],
                    elements: dict[str, Element]) -> list[str]:
     online = [n for n in elements if nodes[n].online]
     offline = [n for n in elements if not nodes[n].online and b.opts.stonith_enabled]
     return online + offline
 
 
-def _mark_node(b: _Builder, node: str, **changes: Any) -> None:
+def _mark_node(b: TreeBuilder, node: str, **changes: Any) -> None:
     upd = b.node_updates.setdefault(node, {})
     for k, v in changes.items():
         if k == "unclean_reason" and upd.get("unclean_reason"):
@@ -258,7 +68,7 @@ def _mark_node(b: _Builder, node: str, **changes: Any) -> None:
         upd[k] = v
 
 
-def _process_rsc_state(b: _Builder, rid: str, node: NodeState, h: Any) -> None:
+def _process_rsc_state(b: TreeBuilder, rid: str, node: NodeState, h: Any) -> None:
     """Pacemaker's process_rsc_state: apply one node's summarized history to ``rid``."""
     rec = b.rscs[rid]
     if h.known:
@@ -306,7 +116,7 @@ def _only_clean_probe(lrm_rsc: Element) -> bool:
             and (op.get("transition-key") or "::7").split(":")[2:3] == ["7"])
 
 
-def _unpack_history(b: _Builder, node: NodeState, lrm_rsc: Element) -> None:
+def _unpack_history(b: TreeBuilder, node: NodeState, lrm_rsc: Element) -> None:
     lrm_id = lrm_rsc.get("id")
     if not lrm_id:
         return
@@ -363,7 +173,7 @@ def _unpack_history(b: _Builder, node: NodeState, lrm_rsc: Element) -> None:
     rec["role"] = max(rec["role"], source_role(rec, node.name, h.role))
 
 
-def _check_definitions(b: _Builder, nodes: Mapping[str, NodeState], cib_feature_set: str | None,
+def _check_definitions(b: TreeBuilder, nodes: Mapping[str, NodeState], cib_feature_set: str | None,
                        sanitized: bool) -> None:
     """Compare every active history with the current definition (Pacemaker's
     process_rsc_history): cancels, reschedules, restarts and fail counts to clear."""
@@ -395,7 +205,7 @@ def _check_definitions(b: _Builder, nodes: Mapping[str, NodeState], cib_feature_
             b.notes.extend(f"{rid} on {node_name}: {r}" for r in verdict.reasons)
 
 
-def _cleanups(b: _Builder, nodes: Mapping[str, NodeState]) -> None:
+def _cleanups(b: TreeBuilder, nodes: Mapping[str, NodeState]) -> None:
     """Histories to delete (``<rsc>_delete_0``): an orphan's (not an anonymous clone
     instance's), and a primitive's whose agent changed; not for a failed resource or on a
     node that cannot run resources (Pacemaker's pcmk__schedule_cleanup)."""
@@ -413,7 +223,7 @@ def _cleanups(b: _Builder, nodes: Mapping[str, NodeState]) -> None:
                 rec["cleanup_on"].add(node_name)
 
 
-def _freeze(b: _Builder, promotable_of: Mapping[str, bool]) -> dict[str, Resource]:
+def _freeze(b: TreeBuilder, promotable_of: Mapping[str, bool]) -> dict[str, Resource]:
     out: dict[str, Resource] = {}
     for rid, rec in b.rscs.items():
         role = rec["role"]
@@ -450,7 +260,7 @@ def _freeze(b: _Builder, promotable_of: Mapping[str, bool]) -> dict[str, Resourc
     return out
 
 
-def _promotable_map(b: _Builder) -> dict[str, bool]:
+def _promotable_map(b: TreeBuilder) -> dict[str, bool]:
     out: dict[str, bool] = {}
     for rid in b.rscs:
         top = rid
@@ -466,7 +276,7 @@ def unpack(cib: Element, now_s: float, sanitized: bool = False) -> ClusterState:
     ``sanitized``: the CIB may have masked secrets (crm_simulate on a file); see
     :mod:`.definition`."""
     config = unpack_config(cib, now_s)
-    b = _Builder(config, now_s)
+    b = TreeBuilder(config, now_s)
     for spec in config.resources:
         b.add(spec, None, {})
     status = cib.find("status")
