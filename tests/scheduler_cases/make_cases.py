@@ -289,6 +289,7 @@ def cases() -> dict[str, str]:
     out.update(migration_cases())
     out.update(interleave_cases())
     out.update(utilization_cases())
+    out.update(parity_cases())
     return out
 
 
@@ -563,6 +564,32 @@ def utilization_cases() -> dict[str, str]:
     out["unmanaged-multiple-active"] = cib(NO_FENCING, unmanaged, (
         node_state("1", "node1", running("db", "node1"))
         + node_state("2", "node2", running("db", "node2"))), nodes=NODES3[:2])
+    return out
+
+
+def parity_cases() -> dict[str, str]:
+    """Rules learnt from Pacemaker's regression suite (issue 15)."""
+    out: dict[str, str] = {}
+    # 55. app lives in box (container meta): its monitor failed, so box restarts (its stop
+    # there is required) and app recovers after it; app is never probed, it follows box
+    box = prim("box") + prim("app", {"container": "box"})
+    failed_app = lrm("app", [op("app", "start", 4, node="node1"),
+                             op("app", "monitor", 5, rc=1, interval=10000, node="node1")])
+    out["container-filler-failed"] = cib(NO_FENCING, box, (
+        node_state("1", "node1", running("box", "node1") + failed_app)
+        + node_state("2", "node2", stopped("box", "node2"))), nodes=NODES3[:2], stickiness=100)
+    # 56. the fence device provides unfencing: db then requires it, and node2, never
+    # unfenced (no #node-unfenced), is unfenced ("on") before db and the device are probed
+    # or started there; node1 was unfenced already
+    scsi = ('<primitive id="fence1" class="stonith" type="fence_dummy"><meta_attributes '
+            'id="fence1-meta"><nvpair id="fence1-provides" name="provides" value="unfencing"/>'
+            '</meta_attributes><operations><op id="fence1-mon" name="monitor" interval="60s"/>'
+            '</operations></primitive>')
+    fence_hist = running("fence1", "node1", 60000, cls="stonith", typ="fence_dummy", prov="")
+    out["unfence-new-node"] = cib({"stonith-enabled": "true"}, scsi + prim("db"), (
+        node_state("1", "node1", fence_hist + running("db", "node1"),
+                   attrs={"#node-unfenced": "1700000000"})
+        + node_state("2", "node2")), nodes=NODES3[:2], stickiness=100)
     return out
 
 

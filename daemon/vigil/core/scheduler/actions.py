@@ -277,6 +277,8 @@ class ActionBuilder:
         need_stop = need_promote = migrate = False
         for node in sorted(rsc.dangling_on):  # a completed migration's source
             self.dangling.add(self.rsc_action(rid, "stop", node, False).seq)
+        for node in sorted(rsc.stop_required_on & set(rsc.running)):  # a filler failed
+            self.rsc_action(rid, "stop", node, False)
         moving = current is not None and chosen is not None and current != chosen
         if moving and current is not None and chosen is not None:
             migrate = next_role >= STARTED and can_migrate(self, rid, current, chosen)
@@ -369,7 +371,7 @@ class ActionBuilder:
 
     def probe_primitive(self, rid: str, node: str, top: str) -> bool:
         rsc = self.state.resources[rid]
-        if rsc.orphan or node in rsc.known_on:
+        if rsc.orphan or node in rsc.known_on or rsc.container is not None:
             return False
         if (rid, node) in self.no_discovery or (top, node) in self.no_discovery:
             return False

@@ -102,7 +102,17 @@ def parse_options(cib: Element, now_s: float) -> Options:
         dc_uuid=cib.get("dc-uuid"),
         health_strategy=(props.get("node-health-strategy") or "none").lower(),
         health_scores=_health_scores(props),
+        enable_unfencing=_unfencing_enabled(cib),
     )
+
+
+def _unfencing_enabled(cib: Element) -> bool:
+    """Pacemaker's pe_flag_enable_unfencing: a ``provides`` or ``requires`` meta attribute
+    with the value ``unfencing`` anywhere in the resources, or in ``rsc_defaults``."""
+    pairs = [*cib.iterfind("configuration/resources//meta_attributes/nvpair"),
+             *cib.iterfind("configuration/rsc_defaults/meta_attributes/nvpair")]
+    return any(p.get("name") in ("provides", "requires") and p.get("value") == "unfencing"
+               for p in pairs)
 
 
 def _health_scores(props: Mapping[str, str]) -> tuple[int, int, int, int]:

@@ -49,8 +49,8 @@ ROLE_NAMES = ("Unknown", "Stopped", "Started", "Unpromoted", "Promoted")
 ROLE_BY_NAME = {n: i for i, n in enumerate(ROLE_NAMES)}
 
 # on-fail severity order (Pacemaker's cmp_on_fail)
-_SEVERITY = {"ignore": 0, "demote": 1, "restart": 2, "recover": 2, "block": 3,
-             "migrate": 4, "standby": 4, "stop": 5, "fence": 6}
+_SEVERITY = {"ignore": 0, "demote": 1, "restart": 2, "recover": 2, "restart-container": 3,
+             "block": 4, "migrate": 5, "standby": 5, "stop": 6, "fence": 7}
 
 # op-status codes
 DONE, PENDING, CANCELLED = 0, -1, 1
@@ -139,9 +139,13 @@ def find_op(spec: RscSpec, task: str, interval_ms: int) -> OpSpec | None:
 
 
 def on_fail_for(spec: RscSpec, op: OpRecord, op_defaults: Mapping[str, str],
-                stonith_enabled: bool) -> str:
+                stonith_enabled: bool, in_container: bool = False) -> str:
     conf = find_op(spec, op.task, op.interval_ms)
     value = (conf.on_fail if conf else None) or op_defaults.get("on-fail")
+    if value is not None and value.lower() == "restart-container" and not in_container:
+        value = None
+    if value is None and in_container:
+        return "restart-container"
     if value is None:
         if op.task == "stop":
             return "fence" if stonith_enabled else "block"
@@ -190,6 +194,7 @@ class HistoryContext:
     managed: bool = True
     default_timeout_ms: int = 20000
     migration: MigrationView | None = None
+    in_container: bool = False  # a filler (``container`` meta)
 
 
 def _expired(op: OpRecord, ctx: HistoryContext, h: NodeHistory) -> bool:
@@ -294,7 +299,7 @@ def _failed(op: OpRecord, outcome: str, ctx: HistoryContext, h: NodeHistory) -> 
         status=op.status, exit_reason=op.exit_reason, key=op.key, call_id=op.call_id,
         last_rc_change=op.last_rc_change,
     ))
-    of = on_fail_for(ctx.spec, op, ctx.op_defaults, ctx.stonith_enabled)
+    of = on_fail_for(ctx.spec, op, ctx.op_defaults, ctx.stonith_enabled, ctx.in_container)
     if outcome == "hard" or op.status in (5, 7):
         h.ban_node = True
     if outcome == "fatal" or op.status == 6:
@@ -353,7 +358,9 @@ def summarize(ops: Sequence[OpRecord], ctx: HistoryContext) -> NodeHistory:
                 expired_recurring.append((index, op))
             continue
         last_failure_key = op.key
-        if on_fail_for(ctx.spec, op, ctx.op_defaults, ctx.stonith_enabled) == "ignore":
+        strategy = on_fail_for(ctx.spec, op, ctx.op_defaults, ctx.stonith_enabled,
+                               ctx.in_container)
+        if strategy == "ignore" or (strategy == "restart-container" and op.task == "stop"):
             h.failed_ops.append(FailedOp(
                 rsc=ctx.rsc_id, node=ctx.node, task=op.task, interval_ms=op.interval_ms,
                 rc=op.rc, status=op.status, exit_reason=op.exit_reason, key=op.key,
@@ -361,6 +368,8 @@ def summarize(ops: Sequence[OpRecord], ctx: HistoryContext) -> NodeHistory:
             ))
             h.failure_ignored = True
             _succeeded(op, target, h, None, ctx)
+            if strategy != "ignore" and _SEVERITY.get(h.on_fail, 0) <= _SEVERITY["restart"]:
+                h.on_fail = strategy  # a filler's failed stop: restart its container
             continue
         _failed(op, outcome, ctx, h)
     h.known = h.role != UNKNOWN

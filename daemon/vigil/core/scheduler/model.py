@@ -38,6 +38,8 @@ class Options:
     # node-health-strategy and the scores of red/yellow/green (and the progressive base)
     health_strategy: str = "none"
     health_scores: tuple[int, int, int, int] = (0, 0, 0, 0)  # red, yellow, green, base
+    # a resource's or rsc_defaults' meta attribute provides=unfencing or requires=unfencing
+    enable_unfencing: bool = False
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ Rules
 * Stickiness is added where a managed primitive runs on exactly one node that can run
   resources (in an opt-in cluster only if that node is allowed). An unmanaged resource
   gets +INFINITY where it runs.
-* A fail count >= ``migration-threshold`` bans the node (anonymous clones: the whole clone),
+* A fail count >= ``migration-threshold`` bans the node (anonymous clones: the whole clone;
+  a container counts its fillers' fail counts too),
   unless the fail count is being cleared in this transition or failures are ignored.
 """
 
@@ -134,6 +135,8 @@ def _apply_stickiness(state: ClusterState, allowed: dict[str, NodeScores]) -> No
             if node in rsc.clear_failcount:
                 continue
             fc = effective_failcount(state, rsc, node)
+            for filler in rsc.fillers:  # a container counts its fillers' failures
+                fc = scores.add(fc, effective_failcount(state, state.resources[filler], node))
             if fc > 0 and rsc.migration_threshold - fc <= 0:
                 _add(allowed, state, _uber_anonymous(state, rsc), node, -scores.INFINITY)
 

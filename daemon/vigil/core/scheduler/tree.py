@@ -15,6 +15,9 @@ Rules
   that number; else a new orphan resource (stopped everywhere, or left unmanaged with
   ``stop-orphan-resources=false``).
 * A fail count is the base resource's plus, for an instance, the instance's own.
+* A primitive with a ``container`` meta attribute (its own or a parent's) naming another
+  resource is a *filler* of that container (see :mod:`.unpack`); a Pacemaker Remote
+  connection as container is not supported.
 """
 
 from __future__ import annotations
@@ -90,7 +93,7 @@ class TreeBuilder:
             "reschedule": set(), "cancels": [], "clear_failcount": set(), "failcounts": {},
             "restart_on": set(), "clear_failcount_late": set(), "histories": {},
             "cleanup_on": set(), "partial_migration": None, "dangling_on": set(),
-            "no_migrate": False,
+            "no_migrate": False, "container": None, "fillers": [], "stop_required_on": set(),
         }
         self.rscs[rid] = rec
         self.by_base.setdefault(spec.id, []).append(rid)
@@ -105,6 +108,18 @@ class TreeBuilder:
             for i in range(self.clone_max(meta)):
                 self.add(spec.children[0], rid, meta, i)
         return rid
+
+    def resolve_containers(self) -> None:
+        """Link each primitive with a ``container`` meta attribute (its own or inherited)
+        to that resource, unless it names itself or a Pacemaker Remote connection."""
+        for rid, rec in self.rscs.items():
+            cid = rec["meta"].get("container")
+            if rec["kind"] != "primitive" or not cid or cid == rid or cid not in self.rscs:
+                continue
+            if "remote-node" in self.rscs[cid]["meta"]:
+                continue
+            rec["container"] = cid
+            self.rscs[cid]["fillers"].append(rid)
 
     def _managed(self, meta: Mapping[str, str]) -> bool:
         if self.opts.maintenance_mode or scores.is_true(meta.get("maintenance")):

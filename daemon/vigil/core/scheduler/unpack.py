@@ -10,6 +10,10 @@ Rules
   ``on-fail=fence`` makes the node unclean, ``on-fail=standby`` puts it in standby,
   ``on-fail=block`` makes the resource unmanaged, a resource on a maintenance node is
   unmanaged.
+* A filler's failure (on-fail ``restart-container``, the default of a filler's ops)
+  requires its container's stop on that node, so the container restarts and with it its
+  fillers; a filler's failed stop is taken as done. A filler is colocated with its
+  container (+INFINITY) and ordered after it (mandatory, symmetrical).
 * Each active history is then compared with the current definition (:mod:`.definition`):
   restarts, rescheduled or cancelled recurring ops, fail counts to clear.
 """
@@ -38,7 +42,7 @@ from .history import (
     summarize,
 )
 from .migrate_history import apply_effects, source_role, view_for
-from .model import RscSpec
+from .model import ColocSpec, OrderSpec, RscSpec
 from .nodes import NodeState, find_node_states, node_state
 from .state import ClusterState, Resource, target_role
 from .tickets import apply_tickets
@@ -94,6 +98,10 @@ def _process_rsc_state(b: TreeBuilder, rid: str, node: NodeState, h: Any) -> Non
         rec["failed"] = True
     elif on_fail in ("restart", "recover") and h.role > STOPPED:
         rec["failed"] = rec["stop_needed"] = True
+    elif on_fail == "restart-container":
+        rec["failed"] = rec["stop_needed"] = True
+        if rec["container"] is not None:  # its container's stop there is required
+            b.rscs[rec["container"]]["stop_required_on"].add(node.name)
     if h.role > STOPPED:
         if node.name not in rec["running"]:
             rec["running"].append(node.name)
@@ -146,6 +154,7 @@ def _unpack_history(b: TreeBuilder, node: NodeState, lrm_rsc: Element) -> None:
         failure_timeout_s=timeout_s, raw_failcount=raw, effective_failcount=effective,
         now_s=b.now_s, managed=rec["managed"], default_timeout_ms=b.default_timeout_ms,
         migration=b.migration_view(lrm_id) if b.migration_view else None,
+        in_container=rec["container"] is not None,
     )
     h = summarize(ops, ctx)
     apply_effects(rec, node.name, h.migrations)
@@ -207,19 +216,24 @@ def _check_definitions(b: TreeBuilder, nodes: Mapping[str, NodeState], cib_featu
 
 def _cleanups(b: TreeBuilder, nodes: Mapping[str, NodeState]) -> None:
     """Histories to delete (``<rsc>_delete_0``): an orphan's (not an anonymous clone
-    instance's), and a primitive's whose agent changed; not for a failed resource or on a
-    node that cannot run resources (Pacemaker's pcmk__schedule_cleanup)."""
+    instance's), and a primitive's whose agent (class, provider or type) changed; not for
+    a failed resource or on a node that cannot run resources (Pacemaker's
+    pcmk__schedule_cleanup). Where the changed resource is active, its stop is required
+    (it restarts; pcmk__rsc_agent_changed)."""
     for rid, rec in b.rscs.items():
         clone = b.clone_of(rid)
         anonymous = clone is not None and not b.unique(clone)
+        spec_agent = rec["spec"].agent
         for node_name, agent in rec["histories"].items():
             node = nodes[node_name]
+            changed = not rec["orphan"] and spec_agent is not None and (
+                agent.cls, agent.provider, agent.type) != (
+                spec_agent.cls, spec_agent.provider, spec_agent.type)
+            if changed and node_name in rec["running"] and (node.can_run or node.maintenance):
+                rec["stop_required_on"].add(node_name)
             if rec["failed"] or not node.can_run:
                 continue
-            if rec["orphan"] and not anonymous:
-                rec["cleanup_on"].add(node_name)
-            elif not rec["orphan"] and rec["spec"].agent is not None and (
-                    agent.cls, agent.type) != (rec["spec"].agent.cls, rec["spec"].agent.type):
+            if (rec["orphan"] and not anonymous) or changed:
                 rec["cleanup_on"].add(node_name)
 
 
@@ -255,9 +269,23 @@ def _freeze(b: TreeBuilder, promotable_of: Mapping[str, bool]) -> dict[str, Reso
             clear_failcount_late=frozenset(rec["clear_failcount_late"]),
             cleanup_on=frozenset(rec["cleanup_on"]),
             partial_migration=rec["partial_migration"], dangling_on=frozenset(rec["dangling_on"]),
-            no_migrate=rec["no_migrate"],
+            no_migrate=rec["no_migrate"], container=rec["container"],
+            fillers=tuple(rec["fillers"]), stop_required_on=frozenset(rec["stop_required_on"]),
         )
     return out
+
+
+def _container_colocations(resources: Mapping[str, Resource]) -> tuple[ColocSpec, ...]:
+    """A filler runs with its container (after the configured colocations)."""
+    return tuple(ColocSpec(id=f"{r.id}-with-container", rsc=r.id, with_rsc=r.container,
+                           score=scores.INFINITY)
+                 for r in resources.values() if r.container is not None)
+
+
+def _container_orders(resources: Mapping[str, Resource]) -> tuple[OrderSpec, ...]:
+    """A filler starts after its container, and stops before it."""
+    return tuple(OrderSpec(id=f"{r.id}-in-container", first=r.container, then=r.id)
+                 for r in resources.values() if r.container is not None)
 
 
 def _promotable_map(b: TreeBuilder) -> dict[str, bool]:
@@ -279,6 +307,7 @@ def unpack(cib: Element, now_s: float, sanitized: bool = False) -> ClusterState:
     b = TreeBuilder(config, now_s)
     for spec in config.resources:
         b.add(spec, None, {})
+    b.resolve_containers()
     status = cib.find("status")
     elements = find_node_states(status, config.nodes)
     nodes = {s.name: node_state(s, elements.get(s.name), config.options) for s in config.nodes}
@@ -299,8 +328,9 @@ def unpack(cib: Element, now_s: float, sanitized: bool = False) -> ClusterState:
                      and not r.orphan for r in resources.values()) or b.opts.have_watchdog
     return ClusterState(
         options=config.options, nodes=nodes, resources=resources, top=tuple(b.top),
-        locations=config.locations + tuple(promo_bans), colocations=config.colocations,
-        orders=config.orders,
+        locations=config.locations + tuple(promo_bans),
+        colocations=config.colocations + _container_colocations(resources),
+        orders=config.orders + _container_orders(resources),
         failed_ops=tuple(b.failed_ops), has_fence_device=has_device,
         notes=config.notes + tuple(b.notes),
         now_s=now_s,
