@@ -590,6 +590,17 @@ def parity_cases() -> dict[str, str]:
         node_state("1", "node1", fence_hist + running("db", "node1"),
                    attrs={"#node-unfenced": "1700000000"})
         + node_state("2", "node2")), nodes=NODES3[:2], stickiness=100)
+    # 57. db's start on node1 is still in flight (call-id -1, op-status -1): db counts as
+    # active there and the start stays in the graph (with its monitor); app's pending
+    # start sorts after its completed stop (a pending op is the newest unless an older
+    # transition number says otherwise), so app too is starting there
+    pending = lrm("db", [op("db", "start", -1, rc=-1, status=-1, node="node1")])
+    app = lrm("app", [op("app", "start", -1, rc=-1, status=-1, node="node1"),
+                      op("app", "stop", 6, node="node1")])
+    out["pending-start"] = cib(NO_FENCING, prim("db") + prim("app"), (
+        node_state("1", "node1", pending + app)
+        + node_state("2", "node2", all_stopped(["db", "app"], "node2"))), nodes=NODES3[:2],
+        stickiness=100)
     return out
 
 

@@ -15,6 +15,8 @@ Rules (Pacemaker 2.1.5 ``native_create_actions``)
   (and promote); one already running there stays as is, unless it must be rescheduled.
   Resources in maintenance (or on a node in maintenance) get no recurring monitors.
   A role-specific monitor that no longer matches the role is cancelled.
+* A start still in flight (pending in the history) stays in the graph on the assigned
+  node, even when nothing else changes (Pacemaker's create_pending_start).
 * Probes (``monitor`` interval 0, expecting 7) run on every online, clean node where the
   resource's state is unknown; starts wait for them.
 * Active on several nodes: stopped everywhere and started once (``multiple-active``
@@ -290,6 +292,8 @@ class ActionBuilder:
         elif n_active > 1:
             mode = (rsc.meta.get("multiple-active") or "stop_start").lower()
             need_stop = mode != "block"
+        if rsc.start_pending and chosen is not None:  # the start in flight is in the graph
+            self.rsc_action(rid, "start", chosen, True).print_always = True
         if moving:
             need_stop = True
         elif rsc.failed and self.managed(rid):

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cmp_to_key
 
 from lxml import etree
 
@@ -40,7 +41,7 @@ from .migrate_history import (
     migrate_to_success,
 )
 from .model import OpSpec, RscSpec
-from .records import OpRecord
+from .records import OpRecord, newer
 
 Element = etree._Element
 
@@ -127,8 +128,16 @@ def parse_op(el: Element, rsc_id: str, order: int) -> OpRecord:
 
 
 def sorted_ops(lrm_rsc: Element, rsc_id: str) -> list[OpRecord]:
+    """The entries oldest first, as Pacemaker orders them (:func:`.records.newer`)."""
     ops = [parse_op(el, rsc_id, i) for i, el in enumerate(lrm_rsc.iterfind("lrm_rsc_op"))]
-    return sorted(ops, key=lambda o: (o.call_id, o.order))
+    ids = {o.call_id for o in ops}
+    if len(ids) == len(ops) and -1 not in ids:  # the usual case: call ids decide
+        return sorted(ops, key=lambda o: o.call_id)
+    return sorted(ops, key=cmp_to_key(_newer_here))
+
+
+def _newer_here(a: OpRecord, b: OpRecord) -> int:
+    return newer(a, b, True)  # entries of one lrm_resource are on one node
 
 
 def find_op(spec: RscSpec, task: str, interval_ms: int) -> OpSpec | None:

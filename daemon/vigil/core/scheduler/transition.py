@@ -71,7 +71,7 @@ def _create(b: ActionBuilder, rid: str) -> None:
 
 
 def included(b: ActionBuilder, a: Act) -> bool:
-    if not a.runnable or a.optional:
+    if not a.runnable or (a.optional and not a.print_always):
         return False
     if a.pseudo or a.kind in ("fence", "pseudo"):
         return True
