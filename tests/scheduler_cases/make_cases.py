@@ -601,6 +601,22 @@ def parity_cases() -> dict[str, str]:
         node_state("1", "node1", pending + app)
         + node_state("2", "node2", all_stopped(["db", "app"], "node2"))), nodes=NODES3[:2],
         stickiness=100)
+    # 58. db's monitor returned OCF_DEGRADED (190): a warning, not a failure; nothing is
+    # recovered
+    degraded = lrm("db", [op("db", "start", 4, node="node1"),
+                          op("db", "monitor", 5, rc=190, interval=10000, node="node1")])
+    out["degraded-monitor-ok"] = cib(NO_FENCING, prim("db"), (
+        node_state("1", "node1", degraded) + node_state("2", "node2", stopped("db", "node2"))),
+        nodes=NODES3[:2], stickiness=100)
+    # 59. no-quorum-policy=suicide in a partition that lost quorum (no-quorum-panic: it had
+    # quorum before): every online node of the partition is fenced
+    dev = running("fence1", "node1", 60000, cls="stonith", typ="fence_dummy", prov="")
+    out["suicide-no-quorum"] = cib(
+        {"stonith-enabled": "true", "no-quorum-policy": "suicide"}, fence_device() + prim("db"),
+        node_state("1", "node1", dev + running("db", "node1"))
+        + node_state("2", "node2", stopped("db", "node2") + stopped("fence1", "node2")),
+        quorum=False, nodes=NODES3[:2], stickiness=100).replace(
+        'have-quorum="0"', 'have-quorum="0" no-quorum-panic="1"')
     return out
 
 

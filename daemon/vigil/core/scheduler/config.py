@@ -88,7 +88,7 @@ def parse_options(cib: Element, now_s: float) -> Options:
         stonith_enabled=flag("stonith-enabled", True),
         stonith_action=props.get("stonith-action", "reboot") or "reboot",
         symmetric=flag("symmetric-cluster", True),
-        no_quorum_policy=(props.get("no-quorum-policy") or "stop").lower(),
+        no_quorum_policy=_no_quorum_policy(cib, props, flag("stonith-enabled", True), quorum),
         have_quorum=quorum,
         stop_all=flag("stop-all-resources", False),
         maintenance_mode=flag("maintenance-mode", False),
@@ -104,6 +104,17 @@ def parse_options(cib: Element, now_s: float) -> Options:
         health_scores=_health_scores(props),
         enable_unfencing=_unfencing_enabled(cib),
     )
+
+
+def _no_quorum_policy(cib: Element, props: Mapping[str, str], stonith: bool,
+                      quorum: bool) -> str:
+    """``suicide`` holds only with fencing enabled and a partition that had quorum (or the
+    CIB's ``no-quorum-panic``); otherwise it is ``stop`` (Pacemaker's unpack_config)."""
+    policy = (props.get("no-quorum-policy") or "stop").lower()
+    if policy == "suicide" and not (stonith and (
+            quorum or scores.lenient_int(cib.get("no-quorum-panic"), 0))):
+        return "stop"
+    return policy
 
 
 def _unfencing_enabled(cib: Element) -> bool:

@@ -20,11 +20,14 @@ Rules (Pacemaker 2.1.5 ``unpack_rsc_op``)
 * A ``*_last_failure_0`` start or monitor that has not expired, with an ``op-digest`` that
   no longer matches the definition, also has its fail count cleared (see
   :mod:`.definition`).
+* A monitor's degraded result (rc 190, 191) is listed as a failed op but read as
+  success (0, 8: running, Promoted).
 * ``check_ops`` (for :mod:`.definition`): an active resource's ops from its last start on.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cmp_to_key
@@ -56,6 +59,8 @@ _SEVERITY = {"ignore": 0, "demote": 1, "restart": 2, "recover": 2, "restart-cont
 # op-status codes
 DONE, PENDING, CANCELLED = 0, -1, 1
 HARD_RC = {2, 3, 4, 5}
+# a monitor's OCF_DEGRADED / OCF_DEGRADED_PROMOTED count as OCF_OK / OCF_RUNNING_PROMOTED
+DEGRADED = {190: 0, 191: 8}
 
 
 @dataclass(frozen=True)
@@ -302,12 +307,16 @@ def _succeeded(op: OpRecord, rc: int, h: NodeHistory, last_failure_key: str | No
         h.role = STARTED
 
 
-def _failed(op: OpRecord, outcome: str, ctx: HistoryContext, h: NodeHistory) -> None:
-    h.failed_ops.append(FailedOp(
+def _failed_op(op: OpRecord, ctx: HistoryContext) -> FailedOp:
+    return FailedOp(
         rsc=ctx.rsc_id, node=ctx.node, task=op.task, interval_ms=op.interval_ms, rc=op.rc,
         status=op.status, exit_reason=op.exit_reason, key=op.key, call_id=op.call_id,
         last_rc_change=op.last_rc_change,
-    ))
+    )
+
+
+def _failed(op: OpRecord, outcome: str, ctx: HistoryContext, h: NodeHistory) -> None:
+    h.failed_ops.append(_failed_op(op, ctx))
     of = on_fail_for(ctx.spec, op, ctx.op_defaults, ctx.stonith_enabled, ctx.in_container)
     if outcome == "hard" or op.status in (5, 7):
         h.ban_node = True
@@ -353,6 +362,9 @@ def summarize(ops: Sequence[OpRecord], ctx: HistoryContext) -> NodeHistory:
             elif op.task == "promote":
                 h.role = PROMOTED
             continue
+        if op.task == "monitor" and op.rc in DEGRADED:  # shown as failed, counts as ok
+            h.failed_ops.append(_failed_op(op, ctx))
+            op = dataclasses.replace(op, rc=DEGRADED[op.rc])
         target = op.target_rc if op.target_rc is not None else (7 if op.is_probe else 0)
         expired = _expired(op, ctx, h)
         if op.status in (DONE, 4):
@@ -370,11 +382,7 @@ def summarize(ops: Sequence[OpRecord], ctx: HistoryContext) -> NodeHistory:
         strategy = on_fail_for(ctx.spec, op, ctx.op_defaults, ctx.stonith_enabled,
                                ctx.in_container)
         if strategy == "ignore" or (strategy == "restart-container" and op.task == "stop"):
-            h.failed_ops.append(FailedOp(
-                rsc=ctx.rsc_id, node=ctx.node, task=op.task, interval_ms=op.interval_ms,
-                rc=op.rc, status=op.status, exit_reason=op.exit_reason, key=op.key,
-                call_id=op.call_id, last_rc_change=op.last_rc_change,
-            ))
+            h.failed_ops.append(_failed_op(op, ctx))
             h.failure_ignored = True
             _succeeded(op, target, h, None, ctx)
             if strategy != "ignore" and _SEVERITY.get(h.on_fail, 0) <= _SEVERITY["restart"]:

@@ -10,6 +10,8 @@ Rules
   read and its resources count as stopped.
 * ``standby``/``maintenance`` come from node attributes (configuration or transient);
   a non-zero ``shutdown`` attribute means the node is shutting down.
+* Without quorum under ``no-quorum-policy=suicide`` every online node is unclean: the
+  partition fences itself.
 """
 
 from __future__ import annotations
@@ -137,6 +139,8 @@ def node_state(spec: NodeSpec, ns: Element | None, opts: Options) -> NodeState:
     else:
         online, reason, pending = _classify(ns, opts, shutdown, _terminate(trans))
         expected_up = (ns.get("expected") or "").lower() == "member"
+        if online and not opts.have_quorum and opts.no_quorum_policy == "suicide":
+            reason = reason or "cluster does not have quorum"
     is_dc = opts.dc_uuid is not None and opts.dc_uuid == spec.id
     attrs.setdefault("#uname", spec.name)
     attrs.setdefault("#id", spec.id)
