@@ -617,6 +617,12 @@ def parity_cases() -> dict[str, str]:
         + node_state("2", "node2", stopped("db", "node2") + stopped("fence1", "node2")),
         quorum=False, nodes=NODES3[:2], stickiness=100).replace(
         'have-quorum="0"', 'have-quorum="0" no-quorum-panic="1"')
+    # 60. shutdown-lock=true: node1 shuts down cleanly; db, active there, is locked to it:
+    # it stops and waits for node1 instead of starting on node2
+    out["shutdown-lock-holds"] = cib(
+        {**NO_FENCING, "shutdown-lock": "true"}, prim("db"),
+        node_state("1", "node1", running("db", "node1"), attrs={"shutdown": str(T0)})
+        + node_state("2", "node2", stopped("db", "node2")), nodes=NODES3[:2])
     return out
 
 

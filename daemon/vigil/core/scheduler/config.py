@@ -103,6 +103,9 @@ def parse_options(cib: Element, now_s: float) -> Options:
         health_strategy=(props.get("node-health-strategy") or "none").lower(),
         health_scores=_health_scores(props),
         enable_unfencing=_unfencing_enabled(cib),
+        shutdown_lock=flag("shutdown-lock", False),
+        shutdown_lock_limit_s=scores.parse_duration_ms(props.get("shutdown-lock-limit"), 0)
+        // 1000,
     )
 
 

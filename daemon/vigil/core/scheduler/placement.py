@@ -184,6 +184,10 @@ def initial_scores(state: ClusterState) -> Scores:
             # an unmanaged resource stays where it is
             for n in rsc.running:
                 allowed[rsc.id][n] = scores.add(allowed[rsc.id].get(n, 0), scores.INFINITY)
+        if rsc.lock_node is not None:  # shutdown-lock
+            for n in names:
+                if n != rsc.lock_node:
+                    _add(allowed, state, rsc.id, n, -scores.INFINITY)
         if rsc.ban_all:
             for n in names:
                 _add(allowed, state, rsc.id, n, -scores.INFINITY)

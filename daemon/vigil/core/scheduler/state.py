@@ -66,6 +66,7 @@ class Resource:
     container: str | None = None
     fillers: tuple[str, ...] = ()
     stop_required_on: frozenset[str] = frozenset()
+    lock_node: str | None = None  # shutdown-lock: the only node it may run on
 
     @property
     def agent(self) -> Agent | None:

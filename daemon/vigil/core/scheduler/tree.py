@@ -94,6 +94,7 @@ class TreeBuilder:
             "restart_on": set(), "clear_failcount_late": set(), "histories": {},
             "cleanup_on": set(), "partial_migration": None, "dangling_on": set(),
             "no_migrate": False, "container": None, "fillers": [], "stop_required_on": set(),
+            "lock_node": None,
         }
         self.rscs[rid] = rec
         self.by_base.setdefault(spec.id, []).append(rid)

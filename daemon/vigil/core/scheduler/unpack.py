@@ -14,6 +14,9 @@ Rules
   requires its container's stop on that node, so the container restarts and with it its
   fillers; a filler's failed stop is taken as done. A filler is colocated with its
   container (+INFINITY) and ordered after it (mandatory, symmetrical).
+* With ``shutdown-lock``, a resource active on one cleanly shutting down node, or whose
+  history there carries an unexpired ``shutdown-lock`` time and that is active nowhere,
+  is locked to that node (see :mod:`.placement`).
 * Each active history is then compared with the current definition (:mod:`.definition`):
   restarts, rescheduled or cancelled recurring ops, fail counts to clear.
 """
@@ -138,6 +141,11 @@ def _unpack_history(b: TreeBuilder, node: NodeState, lrm_rsc: Element) -> None:
         if rec["role"] == UNKNOWN:
             rec["role"] = STOPPED
         return
+    lock_text = lrm_rsc.get("shutdown-lock") or ""
+    lock_s = int(lock_text) if b.opts.shutdown_lock and lock_text.isdigit() else 0
+    limit_s = b.opts.shutdown_lock_limit_s
+    if lock_s and not (limit_s > 0 and b.now_s > lock_s + limit_s):  # not expired
+        rec["lock_node"] = node.name
     spec: RscSpec = rec["spec"]
     ops = sorted_ops(lrm_rsc, rid)
     raw, last = b.failcount(rid, node.name, node.attrs)
@@ -237,6 +245,24 @@ def _cleanups(b: TreeBuilder, nodes: Mapping[str, NodeState]) -> None:
                 rec["cleanup_on"].add(node_name)
 
 
+def _shutdown_locks(b: TreeBuilder, nodes: Mapping[str, NodeState]) -> None:
+    """Pacemaker's pcmk__primitive_shutdown_lock: a lock from the history holds while the
+    resource is active nowhere; a resource active on one cleanly shutting down node is
+    locked to it. Fence devices are never locked."""
+    for rec in b.rscs.values():
+        agent = rec["spec"].agent
+        if not b.opts.shutdown_lock or rec["kind"] != "primitive" or agent is None \
+                or agent.cls == "stonith":
+            rec["lock_node"] = None
+        elif rec["lock_node"] is not None:
+            if rec["running"]:
+                rec["lock_node"] = None
+        elif len(rec["running"]) == 1:
+            node = nodes[rec["running"][0]]
+            if node.shutdown and not node.unclean:
+                rec["lock_node"] = node.name
+
+
 def _freeze(b: TreeBuilder, promotable_of: Mapping[str, bool]) -> dict[str, Resource]:
     out: dict[str, Resource] = {}
     for rid, rec in b.rscs.items():
@@ -271,6 +297,7 @@ def _freeze(b: TreeBuilder, promotable_of: Mapping[str, bool]) -> dict[str, Reso
             partial_migration=rec["partial_migration"], dangling_on=frozenset(rec["dangling_on"]),
             no_migrate=rec["no_migrate"], container=rec["container"],
             fillers=tuple(rec["fillers"]), stop_required_on=frozenset(rec["stop_required_on"]),
+            lock_node=rec["lock_node"],
         )
     return out
 
@@ -323,6 +350,7 @@ def unpack(cib: Element, now_s: float, sanitized: bool = False) -> ClusterState:
         nodes[name] = dataclasses.replace(nodes[name], **upd)
     _check_definitions(b, nodes, cib.get("crm_feature_set"), sanitized)
     _cleanups(b, nodes)
+    _shutdown_locks(b, nodes)
     resources = _freeze(b, _promotable_map(b))
     has_device = any(r.kind == "primitive" and r.agent is not None and r.agent.cls == "stonith"
                      and not r.orphan for r in resources.values()) or b.opts.have_watchdog
