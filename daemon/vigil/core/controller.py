@@ -270,6 +270,7 @@ class Controller:
             self.last_expected_votes = expected
         self._number_view()
         self._watch_accept_errors()
+        self.replica.retry_save(self.now_ms)
         if self.now_ms - self.last_hb_ms >= self.spec.heartbeat_interval_ms:
             self.last_hb_ms = self.now_ms
             self.emit(Broadcast(self._heartbeat()))
@@ -286,7 +287,9 @@ class Controller:
             "t": "hb", "c": self.spec.cluster_name, "dc": self.dc, "v": list(disk.saved),
             "term": self.term, "m": sorted(self.membership.members),
             "q": self.membership.quorate, "vw": list(self.view_id),
-            "hd": self.membership.heard_ages(self.now_ms)}
+            "hd": self.membership.heard_ages(self.now_ms), "fa": 1}
+        if self.replica.version != disk.saved:
+            hb["vh"] = list(self.replica.version)  # held, not (yet) saved
         hb.update(self.troubles())
         return hb
 
@@ -312,6 +315,12 @@ class Controller:
         self.accept_errors_seen = errors
 
     def _on_heartbeat(self, event: Heartbeat) -> None:
+        try:
+            self._heard(event)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            raise ProtocolError(f"heartbeat from node {event.sender}: {exc!r}") from exc
+
+    def _heard(self, event: Heartbeat) -> None:
         if event.now_ms is not None:
             self._now_ms = max(self.now_ms, event.now_ms)
         hb = M.decode_heartbeat(event.msg)
@@ -430,6 +439,11 @@ class Controller:
             self._route(sender, msg)
         except CibInvalid as exc:  # a CIB this node refuses to parse is never adopted
             raise ProtocolError(f"{raw.get('t')!r} from node {sender}: {exc}") from exc
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            # decode() is the boundary; this is the net under it: a peer's input never
+            # escapes handle()
+            raise ProtocolError(f"{raw.get('t')!r} from node {sender}: missing or bad "
+                                f"field ({exc!r})") from exc
 
     def _route(self, sender: int, msg: M.Message) -> None:
         if isinstance(msg, M.CibCopy):
