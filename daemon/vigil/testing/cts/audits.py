@@ -24,6 +24,7 @@ lasted, starts there only after the old host was fenced or the cut healed.
 from __future__ import annotations
 
 import math
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from .faults import Fault
 
 Truth = dict[str, dict[str, str]]
+EXC_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b")
 Statuses = dict[str, dict[str, Any] | None]
 
 
@@ -283,7 +285,8 @@ class Auditor:
                 if "Traceback (most recent call last)" in line or \
                         "exception was never retrieved" in line:
                     tail = [x for x in lines[i + 1:i + 40] if x.strip()]
-                    last = next((x for x in reversed(tail[:30]) if not x.startswith(" ")), "")
+                    last = next((x for x in tail if EXC_LINE.match(x)), None) or next(
+                        (x for x in reversed(tail[:30]) if not x.startswith(" ")), "")
                     self.rec.add("traceback", f"{node}: {last.strip()[:200]}", node=node,
                                  key=f"{node}:{last}",
                                  lines=[lines[max(i - 1, 0)], *tail[:10]])
@@ -292,6 +295,10 @@ class Auditor:
         """Daemons that exited by themselves; returns nodes found down (to be booted)."""
         found = []
         self.bed.read_fence_log()
+        while self.bed.start_failures:
+            node, t, why = self.bed.start_failures.pop(0)
+            self.rec.add("start_failed", f"vigild on {node} did not start: {why}", node=node,
+                         t=t, key=f"{node}@{t}", lines=_tail(self.bed.log_path(node)))
         for node in self.bed.names:
             proc = self.bed.cluster.procs.get(node)
             if proc is None or proc.poll() is None or not self.bed.host_up(node) \

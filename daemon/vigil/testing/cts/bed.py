@@ -97,6 +97,7 @@ class Bed:
         self._running_runs: dict[int, FenceRun] = {}
         self._paused_pids: dict[str, list[int]] = {}
         self.mounts: set[str] = set()  # read-only bind mounts over state dirs
+        self.start_failures: list[tuple[str, float, str]] = []
 
     # ------------------------------------------------------------------ paths
     def state_dir(self, node: str) -> Path:
@@ -195,8 +196,9 @@ class Bed:
     def close(self) -> None:
         for node in list(self.paused):
             self.resume(node)
-        for d in list(self.mounts):
-            subprocess.run(["umount", d], capture_output=True)
+        if not isinstance(self.cluster, NetnsCluster):  # in namespaces they die with them
+            for d in list(self.mounts):
+                subprocess.run(["umount", d], capture_output=True)
         self.mounts.clear()
         try:
             self.cluster.close()
@@ -280,13 +282,18 @@ class Bed:
         return stopped_s
 
     def _start(self, node: str) -> None:
+        """Start vigild; one that never opens its control socket is recorded (its exit,
+        if it exits, is the auditor's to report)."""
         self.cluster.socket(node).unlink(missing_ok=True)
-        if isinstance(self.cluster, NetnsCluster):
-            self.cluster.start([node], timeout_s=30)
-        else:
-            self.cluster.start([node])
         with self.lock:
             self.boots[node] = time.time()
+        try:
+            if isinstance(self.cluster, NetnsCluster):
+                self.cluster.start([node], timeout_s=30)
+            else:
+                self.cluster.start([node])
+        except TimeoutError as exc:
+            self.start_failures.append((node, time.time(), str(exc).splitlines()[0]))
 
     def pause(self, node: str) -> None:
         pids = node_pids(self.cluster.config_path(node))
@@ -304,6 +311,14 @@ class Bed:
         for pid in pids:
             _kill(pid, signal.SIGCONT)
         self.note(node, "resume")
+
+    def mount_namespace(self, node: str) -> list[str]:
+        """The argv prefix that runs a command in the node's mount namespace (``ip netns
+        exec`` gives each daemon its own; mounts there do not reach the root's)."""
+        proc = self.cluster.procs.get(node)
+        if isinstance(self.cluster, NetnsCluster) and proc is not None:
+            return ["nsenter", "-t", str(proc.pid), "-m"]
+        return []
 
     def _link(self, node: str, state: str) -> None:
         if isinstance(self.cluster, NetnsCluster):

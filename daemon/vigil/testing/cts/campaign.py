@@ -64,6 +64,7 @@ class Campaign:
         self.kinds = F.weights(opts.kinds, opts.use_netns)
         self.outcome = Outcome()
         self.settled_at = 0.0
+        self.boots_this_fault: dict[str, int] = {}
 
     # ------------------------------------------------------------------ the run
     def run(self) -> Outcome:
@@ -96,6 +97,9 @@ class Campaign:
             finally:
                 self.bed.close()
         o.runtime_s = time.monotonic() - t0
+        for who, errors in (("sampler", self.sampler.errors), ("writer", self.writer.errors)):
+            if errors:
+                o.notes.append(f"{who} errors ({len(errors)}), first: {errors[0]}")
         return o
 
     def _run(self, t0: float) -> None:
@@ -130,6 +134,7 @@ class Campaign:
                                   if r in SINGLES}
         ctx = F.Context(dc, truth, self.opts.deadtime_s, self.writer.burst)
         self.rec.fault = fault.index
+        self.boots_this_fault = {}
         F.inject(self.bed, fault, ctx)
         self.hold(fault.start + fault.duration_s)
         F.heal(self.bed, fault, ctx)
@@ -186,6 +191,9 @@ class Campaign:
             with self.bed.lock:
                 down_since = self.bed.down.get(node)
             if down_since is not None and now - down_since >= 1.0:
+                if self.boots_this_fault.get(node, 0) >= 3:
+                    continue  # it keeps dying: leave it to the audits
+                self.boots_this_fault[node] = self.boots_this_fault.get(node, 0) + 1
                 self.bed.boot(node)
             elif down_since is None and node in self.bed.daemon_dead:
                 self.bed.start_daemon(node)

@@ -124,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_term)
+    # a background job of a non-interactive shell starts with SIGINT ignored
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     opts = Options(seed=seed, nodes=args.nodes, faults=args.faults, minutes=args.minutes,
                    max_fault_s=args.max_fault_s, settle_s=args.settle_s,
                    dc_grace_s=args.dc_grace_s, kinds=kinds, use_netns=use_netns,

@@ -11,8 +11,8 @@ Rules
   went deaf (the receiving side of a one-way cut), or has an agent that cannot stop.
   Nobody else may be fenced while it lasts or settles. Loss and delay entitle nobody (a
   lossy link is not a dead node), nor does a graceful restart.
-* ``separated(a, b)`` says whether the fault keeps two nodes from hearing each other
-  (either way): a stop done on one side cannot be known on the other before the heal.
+* ``separated(a, b)`` says whether the fault keeps what ``a`` sends from reaching ``b``: a
+  stop done on ``a`` cannot be known on ``b`` before the heal.
 * ``affected`` are the nodes the fault acts on (resources may leave them).
 """
 
@@ -58,11 +58,12 @@ class Fault:
         return f"{self.kind} {where} {self.duration_s:.1f}s" + (f" {extra}" if extra else "")
 
     def separated(self, a: str, b: str) -> bool:
+        """While the fault lasts, can nothing ``a`` sends reach ``b``?"""
         if self.kind == "partition":
             return not any(a in g and b in g for g in self.groups)
         if self.kind == "one_way":
             senders, receivers = self.groups
-            return (a in senders and b in receivers) or (a in receivers and b in senders)
+            return a in senders and b in receivers
         if self.kind in ("cable", "crash", "kill9", "sigstop", "write_kill", "fence_fail"):
             return a in self.nodes or b in self.nodes
         return False
@@ -212,14 +213,18 @@ def _readonly(bed: Bed, f: Fault, ctx: Context) -> None:
     node = _target(bed, f, ctx)
     f.nodes, f.fence_ok = (node,), frozenset({node})
     d = str(bed.state_dir(node))
-    subprocess.run(["mount", "--bind", d, d], check=True, capture_output=True)
-    subprocess.run(["mount", "-o", "remount,bind,ro", d], check=True, capture_output=True)
+    enter = bed.mount_namespace(node)
+    subprocess.run([*enter, "mount", "--bind", d, d], check=True, capture_output=True)
+    subprocess.run([*enter, "mount", "-o", "remount,bind,ro", d], check=True,
+                   capture_output=True)
+    f.params["mount_ns"] = " ".join(enter[:3])
     bed.mounts.add(d)
 
 
 def _readonly_heal(bed: Bed, f: Fault, ctx: Context) -> None:
     d = str(bed.state_dir(f.nodes[0]))
-    subprocess.run(["umount", d], capture_output=True)
+    enter = str(f.params.get("mount_ns", "")).split()
+    subprocess.run([*enter, "umount", d], capture_output=True)
     bed.mounts.discard(d)
 
 

@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ...core import cib as C
 from ..loop import _env
@@ -43,14 +43,18 @@ class Sampler(threading.Thread):
         self.two_dcs_since: float | None = None
         self.two_dcs_reported = False
         self.samples = 0
+        self.errors: list[str] = []
 
     def run(self) -> None:
         next_status = 0.0
         while not self.halt.is_set():
-            self.check_truth(self.bed.truth())
-            if time.monotonic() >= next_status:
-                self.check_statuses()
-                next_status = time.monotonic() + self.status_every_s
+            try:
+                self.check_truth(self.bed.truth())
+                if time.monotonic() >= next_status:
+                    self.check_statuses()
+                    next_status = time.monotonic() + self.status_every_s
+            except Exception as exc:  # noqa: BLE001 - a sampler bug must not end sampling
+                self.errors.append(f"{type(exc).__name__}: {exc}")
             self.samples += 1
             self.halt.wait(self.truth_every_s)
 
@@ -119,12 +123,16 @@ class Writer(threading.Thread):
         self.acked: list[Write] = []
         self.refused = 0
         self.unanswered = 0
+        self.errors: list[str] = []
 
     def run(self) -> None:
         while not self.halt.wait(self.rng.uniform(1.0, 2.0)):
             up = [n for n in self.bed.names if self.bed.daemon_up(n)]
             if up:
-                self.write(self.rng.choice(up))
+                try:
+                    self.write(self.rng.choice(up))
+                except Exception as exc:  # noqa: BLE001 - keep writing
+                    self.errors.append(f"{type(exc).__name__}: {exc}")
 
     def burst(self, node: str, count: int) -> list[threading.Thread]:
         threads = [threading.Thread(target=self.write, args=(node,), daemon=True)
@@ -170,7 +178,3 @@ def properties(cib_xml: str) -> dict[str, str]:
             for nv in root.iter("nvpair")
             if nv.getparent() is not None
             and nv.getparent().tag == "cluster_property_set"}  # type: ignore[union-attr]
-
-
-def status_of(statuses: dict[str, Any], node: str) -> Any:
-    return statuses.get(node)
