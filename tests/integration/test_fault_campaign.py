@@ -42,9 +42,13 @@ def test_short_fault_campaign_finds_no_violation(tmp_path):
         pytest.fail(f"the campaign did not stop by itself:\n{exc.stdout}")
     assert report_path.exists(), res.stdout[-4000:] + res.stderr[-4000:]
     report = json.loads(Path(report_path).read_text())
-    summary = "\n".join(res.stdout.splitlines()[-150:])
+    progress = [x for x in res.stdout.splitlines() if x.startswith("[")]
+    headlines = [f"[{v['kind']}] #{v['fault']}: {v['detail'][:160]}"
+                 for v in report["violations"]]
+    summary = "\n".join(progress[-80:] + ["", *headlines[:40],
+                                           f"evidence: {report['workdir']}"])
     assert report["faults"] >= min(FAULTS, 60) or report["violations"], summary
     assert not report["violations"], (
-        f"{len(report['violations'])} violations "
-        f"({report['violations_by_kind']}), seed {SEED}:\n{summary}")
-    assert res.returncode == 0, summary
+        f"{len(report['violations'])} violations ({report['violations_by_kind']}), seed "
+        f"{SEED}, settle {report['settle']}:\n{summary}")
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
