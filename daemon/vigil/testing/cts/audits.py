@@ -195,14 +195,15 @@ class Auditor:
                              f"{e['target']} asked at {_clock(e['requested'])} by "
                              f"{e.get('origin')} still pending", node=dc, t=e["requested"],
                              key=f"{e['target']}@{e['requested']}", hint=e["target"],
-                             fault=_fault_at(faults, e["requested"]))
+                             fault=_fault_at(faults, e["requested"]), once=True)
             if e["state"] == "success" and not any(
                     r.target == e["target"] and r.result == "ok"
                     and e["requested"] - 0.05 <= r.begin <= (e["completed"] or math.inf)
                     for r in runs):
                 self.rec.add("fence_without_agent", f"history says {e['target']} fenced "
                              f"({e['action']}, {_clock(e['requested'])}) but the agent never "
-                             "ran", node=dc, t=e["requested"], key=f"{e}", hint=e["target"])
+                             "ran", node=dc, t=e["requested"], key=f"{e}", hint=e["target"],
+                             fault=_fault_at(faults, e["requested"]), once=True)
         views = {n: self._history(n) for n, st in sts.items() if st is not None}
         seen = {n: {(e["target"], round(e["requested"], 3), e["state"]) for e in h}
                 for n, h in views.items() if h is not None}
@@ -211,7 +212,8 @@ class Auditor:
             if entries != mine:
                 self.rec.add("fence_history_differs", f"{node}'s fence history differs from "
                              f"the DC's ({dc}): only on {node} {sorted(entries - mine)}, only "
-                             f"on {dc} {sorted(mine - entries)}", node=node, key=node)
+                             f"on {dc} {sorted(mine - entries)}", node=node, once=True,
+                             key=f"{node}:{sorted(entries ^ mine)}")
 
     def due(self, run: FenceRun, faults: list[Fault]) -> None:
         fault = next((f for f in reversed(faults) if f.start <= run.begin), None)

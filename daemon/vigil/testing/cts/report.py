@@ -75,11 +75,12 @@ class Recorder:
 
     def add(self, kind: str, detail: str, node: str | None = None, t: float | None = None,
             key: str | None = None, hint: str | None = None, fault: int | None = None,
-            lines: list[str] | None = None) -> Violation | None:
+            lines: list[str] | None = None, once: bool = False) -> Violation | None:
+        """Record a violation; the same (kind, key) once per fault, or once at all."""
         t = t or time.time()
         index = self.fault if fault is None else fault
         with self.lock:
-            dedupe = (kind, index, key if key is not None else detail)
+            dedupe = (kind, -1 if once else index, key if key is not None else detail)
             if dedupe in self.keys:
                 return None
             self.keys.add(dedupe)
