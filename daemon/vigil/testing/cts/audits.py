@@ -218,6 +218,7 @@ class Auditor:
     def due(self, run: FenceRun, faults: list[Fault]) -> None:
         fault = next((f for f in reversed(faults) if f.start <= run.begin), None)
         if fault is not None and run.target in fault.fence_ok:
+            self.again(run, fault)
             return
         because = (f"under fault #{fault.index} ({fault.describe()}), which entitles "
                    f"{sorted(fault.fence_ok) or 'nobody'}" if fault else "before any fault")
@@ -226,6 +227,23 @@ class Auditor:
                      f" ({run.result}) {because}", node=node, t=run.begin,
                      fault=fault.index if fault else 0, key=f"{run.target}@{run.begin}",
                      hint=run.target)
+
+    def again(self, run: FenceRun, fault: Fault) -> None:
+        """A node fenced for this fault, booted again and back for a while, is fenced
+        again: nothing hit it since (one cause, one fencing)."""
+        prior = [r for r in self.bed.fence_runs if r.target == run.target and r.result == "ok"
+                 and r.end is not None and fault.start <= r.begin < run.begin]
+        if not prior:
+            return
+        assert prior[-1].end is not None
+        boots = [e for e in self.bed.events if e.node == run.target and e.what == "boot"
+                 and prior[-1].end <= e.t and e.t + 2.0 < run.begin]
+        if boots:
+            self.rec.add("fenced_again", f"{run.action} of {run.target} at {_clock(run.begin)}:"
+                         f" fenced at {_clock(prior[-1].begin)} for {fault.describe()}, booted "
+                         f"at {_clock(boots[-1].t)}, nothing hit it since", t=run.begin,
+                         node=self._fencer_of(run), key=f"{run.target}@{run.begin}",
+                         hint=run.target)
 
     def recorded(self, run: FenceRun, history: list[dict[str, Any]], dc: str) -> None:
         assert run.end is not None
@@ -241,7 +259,10 @@ class Auditor:
                          f"has {[(_clock(e['requested']), e['state']) for e in mine] or 'nothing'}"
                          " for it", node=node, t=run.begin, key=f"{run.target}@{run.begin}",
                          hint=run.target)
-        elif run.result != "ok" and all(e["state"] == "success" for e in match):
+        elif run.result != "ok" and all(e["state"] == "success" for e in match) and not any(
+                r.target == run.target and r.result == "ok" and r.end is not None
+                and e["requested"] - 0.05 <= r.begin and r.end <= (e["completed"] or math.inf)
+                for e in match for r in self.bed.fence_runs):  # no retry that succeeded
             self.rec.add("fence_history_wrong", f"the agent failed {run.action} of {run.target}"
                          f" at {_clock(run.begin)}; history says success", node=node,
                          t=run.begin, key=f"{run.target}@{run.begin}", hint=run.target)
