@@ -24,6 +24,7 @@ from types import MappingProxyType
 
 from lxml import etree
 
+from vigil.core.durations import parse_msec
 from vigil.core.graph import Agent
 from vigil.errors import CibInvalid
 
@@ -155,7 +156,13 @@ def _op_timeout(op: Element, op_defaults: Mapping[str, str], now_s: float) -> in
         text = nvpairs(op, "meta_attributes", now_s).get("timeout")
     if text is None:
         text = op_defaults.get("timeout")
-    return scores.parse_duration_ms(text, 20000) or 20000
+    return op_timeout_ms(text)
+
+
+def op_timeout_ms(text: str | None) -> int:
+    """A timeout as Pacemaker reads it (no ISO 8601); 20 s when it does not parse."""
+    ms = parse_msec(text)
+    return 20000 if ms is None else ms
 
 
 def parse_ops(el: Element, op_defaults: Mapping[str, str], now_s: float) -> tuple[OpSpec, ...]:

@@ -101,6 +101,10 @@ class NodeHistory:
     failed_ops: list[FailedOp] = field(default_factory=list)
     ban_node: bool = False
     ban_all: bool = False
+    # hard / fatal errors ban the top resource (a unique clone's instance): Pacemaker's
+    # resource_location(parent, ...) in unpack_rsc_op
+    ban_parent_node: bool = False
+    ban_parent_all: bool = False
     failure_ignored: bool = False
     start_pending: bool = False
     active_recurring: set[tuple[str, int]] = field(default_factory=set)
@@ -301,9 +305,9 @@ def _failed(op: OpRecord, outcome: str, ctx: HistoryContext, h: NodeHistory) -> 
     ))
     of = on_fail_for(ctx.spec, op, ctx.op_defaults, ctx.stonith_enabled)
     if outcome == "hard" or op.status in (5, 7):
-        h.ban_node = True
+        h.ban_parent_node = True
     if outcome == "fatal" or op.status == 6:
-        h.ban_all = True
+        h.ban_parent_all = True
     if _SEVERITY.get(of, 2) > _SEVERITY.get(h.on_fail, 0):
         h.on_fail = of
     if op.task == "stop":
@@ -315,15 +319,30 @@ def _failed(op: OpRecord, outcome: str, ctx: HistoryContext, h: NodeHistory) -> 
             h.role, h.next_role = PROMOTED, STOPPED
         else:
             h.role = STOPPED if op.rc == 7 else UNPROMOTED
-    if op.is_probe and op.rc == 5:
-        h.role = STOPPED
-    elif h.role < STARTED:
+    if h.role < STARTED:
         h.role = STARTED
     fail_role = STOPPED if of == "stop" else (UNPROMOTED if of == "demote" else STARTED)
     if fail_role != STARTED and (h.next_role is None or h.next_role < fail_role):
         h.next_role = fail_role
     if fail_role == STOPPED:
         h.ban_all = True
+
+
+def _masked_probe_failure(op: OpRecord, expired: bool, ctx: HistoryContext,
+                          h: NodeHistory) -> None:
+    """A probe finding the agent not installed or its parameters invalid (rc 5 or 2, or
+    op-status 7) means "not running" plus a ban of the node, with no on-fail handling
+    (Pacemaker's pcmk_xe_mask_probe_failure); once expired it only forgets the role."""
+    h.role, h.on_fail, h.next_role, h.clear_next_role = STOPPED, "ignore", None, True
+    if expired:
+        h.role = UNKNOWN
+        return
+    h.failed_ops.append(FailedOp(
+        rsc=ctx.rsc_id, node=ctx.node, task=op.task, interval_ms=op.interval_ms, rc=op.rc,
+        status=op.status, exit_reason=op.exit_reason, key=op.key, call_id=op.call_id,
+        last_rc_change=op.last_rc_change,
+    ))
+    h.ban_parent_node = True
 
 
 def summarize(ops: Sequence[OpRecord], ctx: HistoryContext) -> NodeHistory:
@@ -343,6 +362,9 @@ def summarize(ops: Sequence[OpRecord], ctx: HistoryContext) -> NodeHistory:
             continue
         target = op.target_rc if op.target_rc is not None else (7 if op.is_probe else 0)
         expired = _expired(op, ctx, h)
+        if op.is_probe and (op.rc in (2, 5) or op.status == 7):
+            _masked_probe_failure(op, expired, ctx, h)
+            continue
         if op.status in (DONE, 4):
             outcome = _outcome(op, target, h, ctx.managed)
         else:

@@ -30,7 +30,7 @@ from lxml import etree
 from vigil.core.graph import Agent
 
 from . import scores
-from .config import merge_sets, unpack_config
+from .config import merge_sets, op_timeout_ms, unpack_config
 from .definition import CheckContext, check_history
 from .history import (
     STARTED,
@@ -62,8 +62,7 @@ class _Builder:
     def __init__(self, config: Config, now_s: float) -> None:
         self.config = config
         self.now_s = now_s
-        self.default_timeout_ms = (
-            scores.parse_duration_ms(config.op_defaults.get("timeout"), 20000) or 20000)
+        self.default_timeout_ms = op_timeout_ms(config.op_defaults.get("timeout"))
         self.notes: list[str] = []
         self.opts = config.options
         self.rscs: dict[str, dict[str, Any]] = {}
@@ -136,6 +135,13 @@ class _Builder:
                 return str(parent)
             parent = self.rscs[parent]["parent"]
         return None
+
+    def ban_target(self, rid: str) -> str:
+        """What a hard error bans: the top resource, or a unique clone's instance."""
+        clone = self.clone_of(rid)
+        while self.rscs[rid]["parent"] is not None and not (clone and self.unique(clone)):
+            rid = self.rscs[rid]["parent"]
+        return rid
 
     def unique(self, clone_id: str) -> bool:
         return scores.is_true(self.rscs[clone_id]["meta"].get("globally-unique"))
@@ -343,6 +349,10 @@ def _unpack_history(b: _Builder, node: NodeState, lrm_rsc: Element) -> None:
         rec["banned_nodes"].add(node.name)
     if h.ban_all:
         rec["ban_all"] = True
+    if h.ban_parent_node or h.ban_parent_all:
+        top = b.rscs[b.ban_target(rid)]
+        top["banned_nodes"] |= {node.name} if h.ban_parent_node else set()
+        top["ban_all"] = top["ban_all"] or h.ban_parent_all
     if h.clear_failcount:
         rec["clear_failcount"].add(node.name)
     if h.clear_next_role and rec["next_role"] is not None and h.next_role is None:
@@ -483,6 +493,6 @@ def unpack(cib: Element, now_s: float, sanitized: bool = False) -> ClusterState:
         failed_ops=tuple(b.failed_ops), has_fence_device=has_device,
         notes=config.notes + tuple(b.notes),
         now_s=now_s,
-        op_timeout_ms=scores.parse_duration_ms(config.op_defaults.get("timeout"), 20000) or 20000,
+        op_timeout_ms=op_timeout_ms(config.op_defaults.get("timeout")),
         fence_timeout_ms=config.fence_timeout_ms,
     )
