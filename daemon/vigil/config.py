@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from .core import defaults as D
 from .errors import ConfigError
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -41,14 +42,14 @@ class Config:
     port: int = DEFAULT_PORT
     interface: str = "0.0.0.0"
     ttl: int = 1
-    heartbeat_interval_ms: int = 200
-    deadtime_ms: int = 1000
-    join_timeout_ms: int = 2000
-    expected_votes: int | None = None
-    two_node: bool = False
-    wait_for_all: bool = False
-    last_man_standing: bool = False
-    last_man_standing_window_ms: int = 10000
+    heartbeat_interval_ms: int = D.HEARTBEAT_INTERVAL_MS
+    deadtime_ms: int = D.DEADTIME_MS
+    join_timeout_ms: int = D.JOIN_TIMEOUT_MS
+    expected_votes: int | None = D.EXPECTED_VOTES
+    two_node: bool = D.TWO_NODE
+    wait_for_all: bool = D.WAIT_FOR_ALL
+    last_man_standing: bool = D.LAST_MAN_STANDING
+    last_man_standing_window_ms: int = D.LMS_WINDOW_MS
     authkey: Path = Path("/etc/vigil/authkey")
     authkey_accept: tuple[Path, ...] = ()  # also accepted on receive (key rotation)
     state_dir: Path = Path("/var/lib/vigil")
@@ -178,26 +179,29 @@ def parse_config(raw: Any, source: Path | None = None) -> Config:
 
     tm = c.section(raw, "timing")
     c.unknown(tm, {"heartbeat_interval_ms", "deadtime_ms", "join_timeout_ms"}, "timing")
-    hb = c.integer(tm, "heartbeat_interval_ms", "timing.heartbeat_interval_ms", 200, 10, 60000)
-    dead = c.integer(tm, "deadtime_ms", "timing.deadtime_ms", 1000, 30, 600000)
+    hb = c.integer(tm, "heartbeat_interval_ms", "timing.heartbeat_interval_ms",
+                   D.HEARTBEAT_INTERVAL_MS, 10, 60000)
+    dead = c.integer(tm, "deadtime_ms", "timing.deadtime_ms", D.DEADTIME_MS, 30, 600000)
     if dead < 3 * hb:
         c.fail("timing.deadtime_ms", f"must be at least 3 x heartbeat_interval_ms ({3 * hb})")
-    join = c.integer(tm, "join_timeout_ms", "timing.join_timeout_ms", max(2000, 2 * dead), 0,
-                     600000)
+    join = c.integer(tm, "join_timeout_ms", "timing.join_timeout_ms", D.join_timeout_ms(dead),
+                     0, 600000)
 
     q = c.section(raw, "quorum")
     c.unknown(q, {"expected_votes", "two_node", "wait_for_all", "last_man_standing",
                   "last_man_standing_window_ms"}, "quorum")
-    expected = q.get("expected_votes")
+    expected = q.get("expected_votes", D.EXPECTED_VOTES)
     if expected is not None:
-        expected = c.integer(q, "expected_votes", "quorum.expected_votes", None, 1, 1000)
-    two_node = c.boolean(q, "two_node", "quorum.two_node", False)
-    wait_for_all = c.boolean(q, "wait_for_all", "quorum.wait_for_all", two_node)
+        expected = c.integer(q, "expected_votes", "quorum.expected_votes", D.EXPECTED_VOTES,
+                             1, 1000)
+    two_node = c.boolean(q, "two_node", "quorum.two_node", D.TWO_NODE)
+    wait_for_all = c.boolean(q, "wait_for_all", "quorum.wait_for_all",
+                             two_node or D.WAIT_FOR_ALL)
     if two_node and len(nodes) != 2:
         c.fail("quorum.two_node", f"needs exactly 2 nodes, the file lists {len(nodes)}")
-    lms = c.boolean(q, "last_man_standing", "quorum.last_man_standing", False)
+    lms = c.boolean(q, "last_man_standing", "quorum.last_man_standing", D.LAST_MAN_STANDING)
     lms_window = c.integer(q, "last_man_standing_window_ms",
-                           "quorum.last_man_standing_window_ms", 10000, 1000, 3600000)
+                           "quorum.last_man_standing_window_ms", D.LMS_WINDOW_MS, 1000, 3600000)
     if lms and two_node:
         c.fail("quorum.last_man_standing", "cannot be combined with two_node")
 

@@ -109,3 +109,8 @@ def error_from_wire(kind: str, message: str) -> VigilError:
     if cls is ConfigError:
         return ConfigError("", message)
     return cls(message)
+
+
+def error_reply(exc: VigilError) -> dict[str, object]:
+    """The answer to a request that failed with ``exc`` (control socket and peers)."""
+    return {"ok": False, "error": {"kind": exc.kind, "message": str(exc)}}

@@ -519,3 +519,29 @@ def test_cib_info_reports_status(tmp_path: Path, cluster: LoopCluster) -> None:
     assert info["version"][:2] == status["version"][:2]
     watched = [x for x in info["config"]["resources"] if x["id"] == "watched"][0]
     assert watched["ops"][0]["interval"] == "1s"
+
+
+def test_absent_stops_a_running_resource_before_it_is_gone(tmp_path: Path,
+                                                           cluster: LoopCluster) -> None:
+    """state=absent of a running primitive: its agent stops (the agent's state file is the
+    truth), then its history is deleted; absent of a stopped one starts nothing."""
+    def state_files(rsc: str) -> list[str]:
+        return [n for n in cluster.names if (cluster.node_dir(n) / "state" / "run" /
+                                             f"vigil-Dummy-{rsc}.state").exists()]
+
+    def history(rsc: str) -> list[str]:
+        status = ET.fromstring(cluster.ctl("node1", "cib_get", scope="status")["xml"])
+        return [str(lr.get("id")) for lr in status.iter("lrm_resource") if lr.get("id") == rsc]
+
+    r = play(tmp_path, cluster, [dummy("live"), dummy("idle", meta={"target-role": "Stopped"})])
+    ok(r["primitive live"], True)
+    cluster.wait(lambda: state_files("live"), 20, "live to start")
+    cluster.wait(lambda: len(history("idle")) == 3, 15, "idle probed everywhere")
+    r = play(tmp_path, cluster, [
+        task("remove live", "cib_resource", id="live", state="absent"),
+        task("remove idle", "cib_resource", id="idle", state="absent")], node="node3")
+    ok(r["remove live"], True)
+    ok(r["remove idle"], True)
+    cluster.wait(lambda: not state_files("live"), 15, "live's agent stopped")
+    cluster.wait(lambda: not history("live") and not history("idle"), 10, "histories deleted")
+    assert state_files("idle") == [], "removing a stopped resource started nothing"

@@ -70,7 +70,7 @@ def fence(fencer: Fencer, target: str, devices: list[FenceDevice], action: str =
 # --- fence_dummy ---------------------------------------------------------------------------
 
 
-def test_fence_dummy_reboot_off_on_and_history(tmp_path: Path) -> None:
+def test_fence_dummy_reboot_off_on(tmp_path: Path) -> None:
     need_fence_dummy()
     status = tmp_path / "power"
     status.write_text("on")
@@ -84,18 +84,7 @@ def test_fence_dummy_reboot_off_on_and_history(tmp_path: Path) -> None:
     assert fence(fencer, "node3", [device], "reboot").ok
     refused = fence(fencer, "node9", [device])
     assert not refused.ok and "node9" in refused.reason and refused.attempts == ()
-    history = fencer.history()
-    assert [(h["target"], h["action"], h["state"], h["device"]) for h in history] == [
-        ("node2", "off", "success", "dummy"),
-        ("node2", "on", "success", "dummy"),
-        ("node3", "reboot", "success", "dummy"),
-        ("node9", "reboot", "failed", ""),
-    ]
-    for h in history:
-        assert set(h) == {"target", "action", "state", "device", "origin", "requested",
-                          "completed"}  # fmt: skip
-        assert h["origin"] == "node1" and h["requested"] == 1000.0
-        assert isinstance(h["completed"], float)
+    assert (refused.target, refused.action, refused.device) == ("node9", "reboot", "")
 
 
 def test_fence_dummy_metadata_and_status_host_check(tmp_path: Path) -> None:
@@ -123,7 +112,6 @@ def test_fence_dummy_failing_hits_the_retry_cap(tmp_path: Path) -> None:
     assert len(result.attempts) == 2
     assert "gave up after 2 attempt(s)" in result.reason
     assert "Timed out waiting to power OFF" in result.reason
-    assert fencer.history()[-1]["state"] == "failed"
 
 
 # --- fake agents ---------------------------------------------------------------------------
@@ -259,7 +247,6 @@ def test_close_cancels_a_request_in_flight(tmp_path: Path) -> None:
         await fencer.close()
         with pytest.raises(asyncio.CancelledError):
             await pending
-        assert [h["state"] for h in fencer.history()] == ["failed"]
 
     asyncio.run(scenario())
     pid = int((tmp_path / "agent.pid").read_text())

@@ -286,6 +286,9 @@ def cases() -> dict[str, str]:
         + node_state("3", "node3", unpromoted[1], master)))
     out.update(definition_cases())
     out.update(rule_cases())
+    out.update(migration_cases())
+    out.update(interleave_cases())
+    out.update(utilization_cases())
     return out
 
 
@@ -425,6 +428,141 @@ def rule_cases() -> dict[str, str]:
         node_state("1", "node1", running("ping", "node1"))
         + node_state("2", "node2", running("ping", "node2"))
         + node_state("3", "node3", stopped("ping", "node3"))))
+    return out
+
+
+def mig_op(rsc: str, task: str, call: int, node: str, source: str, target: str,
+           rc: int = 0) -> str:
+    """A migrate_to or migrate_from entry, with its migration source and target."""
+    return op(rsc, task, call, rc=rc, node=node, op_id=f"{rsc}_{task}_0").replace(
+        "/>", f' migrate_source="{source}" migrate_target="{target}"/>')
+
+
+def migration_cases() -> dict[str, str]:
+    """Live migration (allow-migrate=true): migrate_to/migrate_from instead of stop/start."""
+    out: dict[str, str] = {}
+    vm = prim("vm", {"allow-migrate": "true"})
+    to_node2 = '<rsc_location id="vm-on-2" rsc="vm" node="node2" score="100"/>'
+    # 42. a migratable resource moves: migrate_to node1, migrate_from node2, stop node1
+    out["migrate-move"] = cib(NO_FENCING, vm, (
+        node_state("1", "node1", running("vm", "node1"))
+        + node_state("2", "node2", stopped("vm", "node2"))), to_node2, nodes=NODES3[:2])
+    # 43. db (not migratable) moves too and is ordered before vm: vm's stop must follow
+    # db's real stop, so vm cannot migrate and moves by stop and start
+    out["migrate-blocked-by-order"] = cib(NO_FENCING, prim("db") + vm, (
+        node_state("1", "node1", running("vm", "node1") + running("db", "node1"))
+        + node_state("2", "node2", all_stopped(["vm", "db"], "node2"))),
+        to_node2 + '<rsc_location id="db-on-2" rsc="db" node="node2" score="100"/>'
+        '<rsc_order id="db-then-vm" first="db" then="vm"/>', nodes=NODES3[:2])
+    # 44. migrate_to node1 -> node2 done, migrate_from not yet: the migration continues
+    partial = lrm("vm", [op("vm", "start", 4, node="node1"),
+                         mig_op("vm", "migrate_to", 6, "node1", "node1", "node2")])
+    out["migrate-partial-continue"] = cib(NO_FENCING, vm, (
+        node_state("1", "node1", partial) + node_state("2", "node2", stopped("vm", "node2"))),
+        to_node2, nodes=NODES3[:2])
+    # 45. migrate_to and migrate_from both done, the source never stopped: stop it there
+    dangling_to = lrm("vm", [op("vm", "start", 4, node="node1"),
+                             mig_op("vm", "migrate_to", 6, "node1", "node1", "node2")])
+    dangling_from = lrm("vm", [op("vm", "monitor", 2, rc=7, target=7, node="node2"),
+                               mig_op("vm", "migrate_from", 7, "node2", "node1", "node2"),
+                               op("vm", "monitor", 8, interval=10000, node="node2")])
+    out["migrate-dangling"] = cib(NO_FENCING, vm, (
+        node_state("1", "node1", dangling_to) + node_state("2", "node2", dangling_from)),
+        to_node2, nodes=NODES3[:2])
+    # 46. a clone instance stops on node1 (standby) while vm, ordered after the clone, moves
+    # to node2: the clone's stop lets vm migrate (no instance restarts)
+    dlm = '<clone id="dlm-clone">' + prim("dlm") + "</clone>"
+    out["migrate-after-clone-stop"] = cib(NO_FENCING, dlm + vm, (
+        node_state("1", "node1", running("vm", "node1") + running("dlm", "node1"))
+        + node_state("2", "node2", stopped("vm", "node2") + running("dlm", "node2"))),
+        '<rsc_order id="dlm-then-vm" first="dlm-clone" then="vm"/>', nodes=NODES3[:2],
+        node_attrs={"node1": {"standby": "on"}})
+    return out
+
+
+def interleave_cases() -> dict[str, str]:
+    """Interleaved clones pair their instances per node; have-watchdog (SBD)."""
+    out: dict[str, str] = {}
+    inter = ('<meta_attributes id="b-meta"><nvpair id="b-inter" name="interleave" '
+             'value="true"/></meta_attributes>')
+    clones = ('<clone id="a-clone">' + prim("a") + "</clone>"
+              + '<clone id="b-clone">' + inter + prim("b") + "</clone>")
+    cons = ('<rsc_colocation id="b-with-a" rsc="b-clone" with-rsc="a-clone" score="INFINITY"/>'
+            '<rsc_order id="a-then-b" first="a-clone" then="b-clone"/>')
+    # 47. a cannot run on node3 and b is only ordered after a: b's instance there has no
+    # partner, so the mandatory ordering keeps it stopped
+    out["interleave-unpaired-stopped"] = cib(
+        NO_FENCING, clones, "".join(node_state(i, n) for i, n in NODES3),
+        '<rsc_order id="a-then-b" first="a-clone" then="b-clone"/>'
+        '<rsc_location id="a-not-3" rsc="a-clone" node="node3" score="-INFINITY"/>')
+    # 48. a's instance on node1 failed: only b's instance on node1 restarts
+    failed_a = lrm("a", [op("a", "start", 4, node="node1"),
+                         op("a", "monitor", 5, rc=7, interval=10000, node="node1")])
+    out["interleave-restart-one"] = cib(NO_FENCING, clones, (
+        node_state("1", "node1", failed_a + running("b", "node1"))
+        + node_state("2", "node2", running("a", "node2") + running("b", "node2"))),
+        cons, nodes=NODES3[:2])
+    # 49. have-watchdog=true with fencing enabled and no device: SBD self-fencing counts
+    # as a device, so resources are managed and start
+    out["watchdog-counts-as-device"] = cib(
+        {"stonith-enabled": "true", "have-watchdog": "true"}, prim("db"),
+        node_state("1", "node1") + node_state("2", "node2"), nodes=NODES3[:2])
+    return out
+
+
+def utilization_cases() -> dict[str, str]:
+    """placement-strategy with utilization: colocated resources, assignment order."""
+    out: dict[str, str] = {}
+
+    def util(rid: str, cpu: int, meta: dict[str, str] | None = None) -> str:
+        return prim(rid, meta).replace("</primitive>", (
+            f'<utilization id="{rid}-util"><nvpair id="{rid}-cpu" name="cpu" value="{cpu}"/>'
+            "</utilization></primitive>"))
+
+    caps = {"node1": {"cpu": "2"}, "node2": {"cpu": "4"}}
+
+    def with_caps(text: str) -> str:
+        for nid, name in NODES3[:2]:
+            pairs = "".join(f'<nvpair id="u-{nid}-{k}" name="{k}" value="{v}"/>'
+                            for k, v in caps[name].items())
+            text = text.replace(f'<node id="{nid}" uname="{name}">',
+                                f'<node id="{nid}" uname="{name}"><utilization '
+                                f'id="u-{nid}">{pairs}</utilization>')
+        return text
+
+    strategy = {**NO_FENCING, "placement-strategy": "utilization"}
+    # 50. db and app (+INFINITY with db) need 2 cpu each: only node2 holds both, so db
+    # goes there although node1 would fit db alone (and comes first by name)
+    out["utilization-colocated"] = with_caps(cib(
+        strategy, util("db", 2) + util("app", 2),
+        node_state("1", "node1") + node_state("2", "node2"),
+        '<rsc_colocation id="app-with-db" rsc="app" with-rsc="db" score="INFINITY"/>',
+        nodes=NODES3[:2]))
+    # 51. with a strategy, a running resource with a higher score where it runs is
+    # assigned first: small (running on node2, stickiness) keeps node2, big fits nowhere
+    out["utilization-order-current"] = with_caps(cib(
+        strategy, util("big", 4) + util("small", 3),
+        node_state("1", "node1", stopped("big", "node1") + stopped("small", "node1"))
+        + node_state("2", "node2", stopped("big", "node2") + running("small", "node2")),
+        nodes=NODES3[:2], stickiness=10))
+    # 52. active on two nodes with multiple-active=stop_unexpected: only the copy on the
+    # node it is not assigned to stops; the expected one is not restarted
+    unexpected = prim("db", {"multiple-active": "stop_unexpected"})
+    out["stop-unexpected-copy"] = cib(NO_FENCING, unexpected, (
+        node_state("1", "node1", running("db", "node1"))
+        + node_state("2", "node2", running("db", "node2"))),
+        '<rsc_location id="db-on-1" rsc="db" node="node1" score="100"/>', nodes=NODES3[:2])
+    # 53. multiple-active=stop_only: active on two nodes, it is stopped on both for good
+    stop_only = prim("db", {"multiple-active": "stop_only"})
+    out["multiple-active-stop-only"] = cib(NO_FENCING, stop_only, (
+        node_state("1", "node1", running("db", "node1"))
+        + node_state("2", "node2", running("db", "node2"))), nodes=NODES3[:2])
+    # 54. unmanaged and active on two nodes: its start stays optional, so its monitor
+    # (already running) is not started again
+    unmanaged = prim("db", {"is-managed": "false"})
+    out["unmanaged-multiple-active"] = cib(NO_FENCING, unmanaged, (
+        node_state("1", "node1", running("db", "node1"))
+        + node_state("2", "node2", running("db", "node2"))), nodes=NODES3[:2])
     return out
 
 

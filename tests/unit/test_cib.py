@@ -106,3 +106,11 @@ def test_deleting_a_groups_last_member_removes_the_group_and_its_constraints(bas
     new, removed = C.delete(cib, "a")
     assert sorted(removed) == ["a", "g", "l"]
     C.validate(new)
+
+
+def test_a_malformed_expect_version_is_refused_with_a_clear_error() -> None:
+    cib = C.new_cib()
+    for junk in (5, ["a"], [1], "0,1", [True, 1]):
+        with pytest.raises(CibInvalid, match="expect_version must be a list of integers"):
+            WRITE_OPS["property_set"](cib, {"op": "property_set", "name": "p", "value": "1",
+                                            "expect_version": junk})

@@ -64,7 +64,7 @@ def test_a_result_without_any_dc_is_kept_for_the_next_one() -> None:
 
     out = c.handle(MonitorChanged(monitor, AgentResult(7, 0, "", 3, "")))
     assert not [o for o in out if isinstance(o, Send)]
-    assert len(c.unreported) == 1
+    assert len(c.member.unreported) == 1
     # node1 claims the DC role and is elected: it is told at once
     now = 0
     sent: list[Send] = []
@@ -74,7 +74,7 @@ def test_a_result_without_any_dc_is_kept_for_the_next_one() -> None:
             sent += [o for o in c.handle(event) if isinstance(o, Send)]
     assert c.dc == 1
     assert [s.msg["t"] for s in sent if s.node_id == 1] == ["monitor_change"]
-    assert c.unreported == []
+    assert c.member.unreported == []
 
 
 def test_a_message_from_a_dead_process_of_a_peer_is_dropped_and_counted() -> None:

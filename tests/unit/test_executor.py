@@ -12,7 +12,7 @@ import pytest
 
 from vigil.core.execmodel import AgentCall, AgentResult, ExecStatus
 from vigil.core.graph import Agent
-from vigil.io import executor as executor_mod
+from vigil.io import ocf
 from vigil.io.executor import Executor
 
 Changes = list[tuple[AgentCall, AgentResult]]
@@ -112,11 +112,11 @@ def test_shipped_agents_get_the_system_ocf_root(tmp_path: Path) -> None:
     ex, _ = make_executor(tmp_path, {})
     path = ex.find_agent(Agent("ocf", "vigil", "Dummy"))
     assert path is not None and path.parts[-3:] == ("resource.d", "vigil", "Dummy")
-    assert path.is_relative_to(executor_mod.SHIPPED_OCF_ROOT)
+    assert path.is_relative_to(ocf.SHIPPED_OCF_ROOT)
     expected = (
-        "/usr/lib/ocf" if Path("/usr/lib/ocf").is_dir() else str(executor_mod.SHIPPED_OCF_ROOT)
+        "/usr/lib/ocf" if Path("/usr/lib/ocf").is_dir() else str(ocf.SHIPPED_OCF_ROOT)
     )
-    assert ex._ocf_root_for(path) == expected
+    assert ocf.ocf_root_for(path) == expected
 
 
 def test_agent_roots_come_first(tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
-"""fence_vigil_docker (agents/fence/): the fence-agents protocol as vigil's fencer speaks it.
+"""fence_vigil_docker (molecule/shared/files/, the Molecule hosts' fence agent): the
+fence-agents protocol as vigil's fencer speaks it.
 
-The agent runs as a process, with key=value lines on stdin, exactly as ``vigil.io.fencer``
+The agent runs as a process, with key=value lines on stdin, exactly as ``vigil.io.fenceagent``
 starts it. Powering real containers off and on is exercised by the Molecule scenarios
 (molecule/failover, molecule/fencing); these tests cover what needs no Docker engine.
 """
@@ -14,7 +15,8 @@ from pathlib import Path
 
 from vigil.core.fencing import parse_metadata
 
-AGENT = Path(__file__).resolve().parents[2] / "agents" / "fence" / "fence_vigil_docker"
+ROOT = Path(__file__).resolve().parents[2]
+AGENT = ROOT / "molecule" / "shared" / "files" / "fence_vigil_docker"
 
 
 def run(stdin: str = "", *args: str) -> subprocess.CompletedProcess[str]:

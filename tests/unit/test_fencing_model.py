@@ -1,10 +1,11 @@
-"""The pure fencing rules (vigil.core.fencing)."""
+"""The pure fencing rules (vigil.core.fencing: the model and the history)."""
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from vigil.core import fencing as f
+from vigil.core.fencing import model as f
+from vigil.core.fencing.history import FenceHistory, entry
 
 
 def dev(id_: str, *params: tuple[str, str], agent: str = "fence_x", prio: int = 0) -> f.FenceDevice:
@@ -174,34 +175,19 @@ def test_from_cib_xml() -> None:
     assert f.levels_from_xml(None) == ()
 
 
-def test_history_entries() -> None:
-    req = f.FenceRequest("n2", "reboot", "n1", 100.0)
-    pending = f.pending_entry(req)
-    history = f.record((), pending)
-    other = f.pending_entry(f.FenceRequest("n3", "off", "n1", 101.0))
-    history = f.record(history, other)
-    result = f.FenceResult("n2", "reboot", True, "f1", "done")
-    history = f.record(history, f.finished_entry(pending, result, 105.5))
-    assert [h.as_dict() for h in history] == [
-        {
-            "target": "n2",
-            "action": "reboot",
-            "state": "success",
-            "device": "f1",
-            "origin": "n1",
-            "requested": 100.0,
-            "completed": 105.5,
-        },
-        {
-            "target": "n3",
-            "action": "off",
-            "state": "pending",
-            "device": "",
-            "origin": "n1",
-            "requested": 101.0,
-            "completed": None,
-        },
-    ]
+def test_history_merges_states_of_one_fencing_bounds_and_last_fenced() -> None:
+    h = FenceHistory(limit=5)
+    h.merge(entry("n2", "reboot", "pending", "", "n1", 100.0, None))
+    h.merge(entry("n3", "off", "pending", "", "n1", 101.0, None))
+    h.merge(entry("n2", "reboot", "success", "f1", "n1", 100.0, 105.5))
+    assert [(e["target"], e["state"], e["completed"]) for e in h] == [
+        ("n2", "success", 105.5), ("n3", "pending", None)]
+    assert set(h.entries[0]) == {"target", "action", "state", "device", "origin",
+                                 "requested", "completed", "reason"}
     for i in range(10):
-        history = f.record(history, f.pending_entry(f.FenceRequest("n", "on", "x", float(i))), 5)
-    assert len(history) == 5 and history[-1].requested == 9.0
+        h.merge(entry("n", "on", "pending", "", "x", float(i), None))
+    assert len(h) == 5 and h.entries[-1]["requested"] == 9.0
+    h.fenced(2, 1000)
+    assert h.fenced_within(2, 1500, 600) and not h.fenced_within(2, 1700, 600)
+    h.heard_again(2)
+    assert not h.fenced_within(2, 1001, 600)

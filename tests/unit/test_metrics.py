@@ -5,8 +5,9 @@ import re
 
 import pytest
 
-from vigil.io import metrics
-from vigil.io.metrics import MetricsServer, render
+from vigil.io import metrics_http
+from vigil.io.metrics_http import MetricsServer
+from vigil.io.metrics_text import render
 
 NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
 LABEL = r'[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*"'
@@ -233,7 +234,7 @@ def test_bad_requests_get_an_error_and_the_server_keeps_serving(request_bytes, e
 
 
 def test_a_silent_client_times_out_and_a_failing_renderer_answers_500(monkeypatch):
-    monkeypatch.setattr(metrics, "READ_TIMEOUT_S", 0.2)
+    monkeypatch.setattr(metrics_http, "READ_TIMEOUT_S", 0.2)
 
     def broken():
         raise RuntimeError("boom")

@@ -93,6 +93,21 @@ def test_recover_in_place_orders_stop_start_monitor() -> None:
     assert start.agent is not None and start.agent.spec == "ocf:pacemaker:Dummy"
 
 
+def test_migration_orders_migrate_to_from_then_stop_and_monitor() -> None:
+    tr = run("migrate-move")
+    to, frm = find(tr, "vm_migrate_to_0", "node1"), find(tr, "vm_migrate_from_0", "node2")
+    stop, mon = find(tr, "vm_stop_0", "node1"), find(tr, "vm_monitor_10000", "node2")
+    assert before(tr, to, frm) and before(tr, frm, stop) and before(tr, frm, mon)
+    assert dict(to.meta)["migrate_source"] == "node1"
+    assert dict(to.meta)["migrate_target"] == dict(frm.meta)["migrate_target"] == "node2"
+    start = [a for a in tr.actions if a.key == "vm_start_0"]
+    assert [a.kind for a in start] == ["pseudo"]
+    cont = run("migrate-partial-continue")
+    assert not [a for a in cont.actions if a.task == "migrate_to"]
+    assert before(cont, find(cont, "vm_migrate_from_0", "node2"),
+                  find(cont, "vm_stop_0", "node1"))
+
+
 def test_steady_state_has_nothing_to_do() -> None:
     assert run("steady-stickiness").is_empty
 

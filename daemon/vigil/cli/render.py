@@ -25,6 +25,9 @@ def status_text(st: dict[str, Any]) -> str:
         elif not n["online"]:
             state = "UNCLEAN (offline)" if n["unclean"] else "OFFLINE"
             lines.append(f"  * Node {n['name']}: {state}")
+    for n in nodes:
+        if n.get("disk_error"):
+            lines.append(f"  * Node {n['name']}: CANNOT SAVE THE CIB ({n['disk_error']})")
     lines.append("")
     lines.append("Full List of Resources:")
     if not st.get("resources"):

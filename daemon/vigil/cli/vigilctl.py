@@ -28,6 +28,7 @@ examples:
   vigilctl resource create web ocf:vigil:http docroot=/srv/www port=8080 --op monitor:10s
   vigilctl resource delete web
   vigilctl fence node2 --off; vigilctl fence history --json
+  vigilctl ticket grant ticketA; vigilctl ticket revoke ticketA --force
   vigilctl simulate --xml-file /var/lib/vigil/pe/pe-input-7.xml
 
 exit status: 0 ok, 1 the operation failed, 2 usage error or invalid input."""
@@ -121,6 +122,23 @@ def parser() -> argparse.ArgumentParser:
     group.add_argument("--off", dest="action", action="store_const", const="off")
     group.add_argument("--on", dest="action", action="store_const", const="on")
     f.add_argument("--json", action="store_true", help="history as JSON")
+
+    t = sub.add_parser("ticket", help="grant, revoke, standby and activate tickets, "
+                       "or list them (like crm_ticket)",
+                       description="Tickets gate the resources of rsc_ticket constraints. "
+                       "revoke and standby can trigger those constraints' loss-policy (stop, "
+                       "demote, fence or freeze) and need --force.")
+    tsub = t.add_subparsers(dest="ticket_command", required=True, metavar="ACTION")
+    tl = tsub.add_parser("list", help="every ticket: granted, standby, constraints")
+    tl.add_argument("--json", action="store_true")
+    for name, text in (("grant", "grant TICKET here"), ("revoke", "revoke TICKET"),
+                       ("standby", "put TICKET in standby (its resources stop or demote)"),
+                       ("activate", "end TICKET's standby")):
+        sp = tsub.add_parser(name, help=text)
+        sp.add_argument("ticket")
+        if name in ("revoke", "standby"):
+            sp.add_argument("--force", action="store_true",
+                            help="yes, apply the loss-policy of the constraints naming it")
 
     d = sub.add_parser("discover", help="list vigil nodes advertised by zeroconf")
     d.add_argument("--timeout", type=float, default=3.0, help="seconds to listen")
@@ -240,6 +258,8 @@ def run(args: argparse.Namespace) -> int:
         entry = call(sock, "fence", target=args.target, action=args.action or "reboot",
                      confirm=True, timeout_s=300)
         print(render.fence_line(entry))
+    elif args.command == "ticket":
+        return ticket(sock, args)
     elif args.command == "discover":
         import asyncio
 
@@ -260,6 +280,28 @@ def run(args: argparse.Namespace) -> int:
         from . import simulate
 
         return int(simulate.run(args))
+    return 0
+
+
+def ticket(sock: Path, args: argparse.Namespace) -> int:
+    if args.ticket_command == "list":
+        tickets = call(sock, "ticket_list")
+        if args.json:
+            print(json.dumps(tickets, indent=2))
+        for t in [] if args.json else tickets:
+            state = ("granted" if t["granted"] else "revoked") + (
+                ", standby" if t["standby"] else "")
+            users = ", ".join(f"{u['rsc']} (loss-policy {u['loss_policy']})"
+                              for u in t["constraints"]) or "no constraint"
+            print(f"{t['id']}: {state}; {users}")
+        if not tickets and not args.json:
+            print("no tickets (no rsc_ticket constraint and no ticket state)")
+        return 0
+    result = call(sock, "ticket", ticket=args.ticket, action=args.ticket_command,
+                  force=bool(getattr(args, "force", False)))
+    t = result["ticket"]
+    state = ("granted" if t["granted"] else "revoked") + (", standby" if t["standby"] else "")
+    print(f"ticket {args.ticket}: {state}" + ("" if result["changed"] else " (unchanged)"))
     return 0
 
 

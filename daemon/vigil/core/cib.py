@@ -161,7 +161,11 @@ def check_expected(cib: Element, expect: Iterable[int] | None) -> None:
     """Optimistic concurrency: refuse when the configuration moved since the caller read it."""
     if expect is None:
         return
-    want = tuple(int(x) for x in expect)[:2]
+    if (not isinstance(expect, (list, tuple)) or len(expect) < 2
+            or not all(isinstance(x, int) and not isinstance(x, bool) for x in expect)):
+        raise CibInvalid(f"expect_version must be a list of integers [admin_epoch, epoch, "
+                         f"num_updates], not {expect!r:.60}")
+    want = tuple(expect)[:2]
     have = version(cib)[:2]
     if want != have:
         raise CibConflict(

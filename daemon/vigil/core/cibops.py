@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..errors import CibInvalid
+from ..errors import CibInvalid, CibNotFound
 from . import cib as C
+from .tickets import op_ticket
 
 Handler = Callable[[C.Element, dict[str, Any]], tuple[C.Element | None, dict[str, Any]]]
 
@@ -84,8 +85,6 @@ def op_resource_delete(cib: C.Element, req: dict[str, Any]) -> tuple[
     ident = _str(req, "id")
     el = C.find_id(cib, ident)
     if el is None or el.tag not in C.RESOURCE_TAGS:
-        from ..errors import CibNotFound
-
         raise CibNotFound(f"no resource with id {ident!r}")
     new, removed = C.delete(cib, ident, None, req.get("expect_version"))
     return _result(new, cib, removed=removed)
@@ -106,8 +105,6 @@ WRITE_OPS: dict[str, Handler] = {
 def _resource(cib: C.Element, ident: str) -> C.Element:
     el = C.find_id(cib, ident)
     if el is None or el.tag not in C.RESOURCE_TAGS:
-        from ..errors import CibNotFound
-
         raise CibNotFound(f"no resource with id {ident!r}")
     return el
 
@@ -115,8 +112,6 @@ def _resource(cib: C.Element, ident: str) -> C.Element:
 def _node_name(cib: C.Element, name: str) -> str:
     names = {n.get("uname") for n in cib.iterfind("configuration/nodes/node")}
     if name not in names:
-        from ..errors import CibNotFound
-
         raise CibNotFound(f"no node named {name!r} (nodes: {', '.join(sorted(map(str, names)))})")
     return name
 
@@ -214,6 +209,7 @@ def op_node_attr(cib: C.Element, req: dict[str, Any]) -> tuple[
 
 
 WRITE_OPS.update({
+    "ticket": op_ticket,
     "resource_move": op_resource_move,
     "resource_ban": op_resource_ban,
     "resource_clear": op_resource_clear,

@@ -2,8 +2,8 @@
 
 Rules
 -----
-* Reads (``status``, ``cib_get``, ``fence_history``) are answered from this node's own
-  view and CIB replica, with or without a DC.
+* Reads (``status``, ``cib_get``, ``fence_history``, ``ticket_list``) are answered from
+  this node's own view and CIB replica, with or without a DC.
 * Writes (everything else) go to the DC: the DC handles them itself; another node
   forwards them (``write``) and answers its client with the DC's ``write_reply``. A
   forwarded request not answered in time (10 s; 290 s for fencing) is answered with an
@@ -15,26 +15,26 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..errors import CibInvalid, Unavailable, VigilError
+from ..errors import CibInvalid, Unavailable, VigilError, error_reply
 from . import cib as C
 from .events import Reply, Send
-from .peerfence import FENCE_TIMEOUT_MS
+from .fencing.peer import FENCE_TIMEOUT_MS
+from .messages import Write, encode
 from .statusview import status_view
+from .tickets import tickets_view
 
 if TYPE_CHECKING:
-    from .controller import Controller
+    from .context import NodeContext
 
 FORWARD_TIMEOUT_MS = 10000
 
 
 class ClientRequests:
-    def __init__(self, ctrl: Controller) -> None:
+    def __init__(self, ctrl: NodeContext) -> None:
         self.ctrl = ctrl
         self.forwarded: dict[int, tuple[int, int]] = {}  # client rid -> (deadline_ms, node)
 
     def request(self, rid: int, req: dict[str, Any]) -> None:
-        from .controller import error_reply
-
         c = self.ctrl
         op = req.get("op")
         try:
@@ -44,6 +44,8 @@ class ClientRequests:
                 self.reply(rid, {"ok": True, "result": self._cib_get(req)})
             elif op == "fence_history":
                 self.reply(rid, {"ok": True, "result": list(c.fence_history)})
+            elif op == "ticket_list":
+                self.reply(rid, {"ok": True, "result": tickets_view(c.cib)})
             elif op == "fence" and c.dc is not None and req.get("target") == c.name(c.dc):
                 self._fence_the_dc(rid, req)
             elif c.is_dc:
@@ -53,7 +55,7 @@ class ClientRequests:
                                   "one; writes are refused")
             else:
                 wait_ms = FENCE_TIMEOUT_MS if op == "fence" else FORWARD_TIMEOUT_MS
-                self.forward(rid, c.dc, {"t": "write", "rid": rid, "req": req}, wait_ms)
+                self.forward(rid, c.dc, encode(Write(rid, req)), wait_ms)
         except VigilError as exc:
             self.reply(rid, error_reply(exc))
 
@@ -71,8 +73,6 @@ class ClientRequests:
             self.reply(rid, reply)
 
     def expire(self) -> None:
-        from .controller import error_reply
-
         c = self.ctrl
         for rid, (deadline, node) in list(self.forwarded.items()):
             if c.now_ms >= deadline:

@@ -1,5 +1,8 @@
 """The DC's duties: own the CIB, keep status true to membership, schedule, run transitions.
 
+The DC's parts: :mod:`.dcrun` (the transition engine), :mod:`.dcwrites` (client writes and
+their acknowledgements), :mod:`.fencing.dc` (fencing); this module coordinates them.
+
 Rules
 -----
 * A partition without quorum has a DC too: it schedules with ``have-quorum=0`` (so
@@ -11,131 +14,128 @@ Rules
 * Status follows membership: a member that joins (or restarted) gets a fresh history
   (its resources will be probed); a member that is lost keeps ``expected=member`` and is
   therefore unclean; one that said ``leave`` is cleanly down, and so is one fenced
-  successfully (by this DC, an earlier one or a peer: ``Controller.last_fenced_ms``)
-  within ``FENCED_MEMBER_GRACE_MS``, its resource history forgotten. A joining member
-  gets the fencing history.
+  successfully (by this DC, an earlier one or a peer: :mod:`.fencing.history`) within
+  :data:`FENCED_MEMBER_GRACE_MS`, its resource history forgotten. A joining member
+  gets the fencing history. A member heard following another DC while it did not hear
+  this one (cut off one way, it made itself a minority DC and stopped its resources)
+  has its history forgotten when it follows this DC again: its resources are probed,
+  so the cluster's belief converges to what the agents say.
 * Every CIB change is sent to all members at once; a member whose heartbeat shows another
   version gets the CIB again (at most every two heartbeat intervals).
-* Writes are acknowledged only once a majority of votes (the DC included) holds the new
-  CIB: a DC cut off into a minority never acknowledges, so an acknowledged write survives
-  the DC's death and any partition.
 * Terms: each quorate DC takes a term above every term it has seen when it takes over
   (never on a mere view change: a DC about to lose quorum must not outrank the next
   majority). A DC without quorum neither opens a term nor moves the version. Replicas
-  are ranked by (admin_epoch, term, epoch, num_updates): after a partition heals, what a majority DC
-  wrote beats what a cut-off DC wrote, even with a lower epoch. The DC then moves its
-  epoch past every member's, so no replica's version ever goes backwards.
-* Scheduling: when the CIB changed since the last scheduler run and no transition is
-  running, run the scheduler on a snapshot (archived for replay) and start its graph.
-  Configuration changes, membership changes and unexpected results abort the running
-  transition; expected results do not. After a failed action the next run waits a second.
+  are ranked by (admin_epoch, term, epoch, num_updates): after a partition heals, what a
+  majority DC wrote beats what a cut-off DC wrote, even with a lower epoch. The DC then
+  moves its epoch past every member's (and past what it held itself before a pull), so
+  no replica's version ever goes backwards.
 """
 
 from __future__ import annotations
 
 import copy
-import itertools
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..errors import CibInvalid, Unavailable, VigilError
+from ..errors import CibInvalid, Unavailable, VigilError, error_reply
 from . import cib as C
 from . import status as S
 from .cibops import WRITE_OPS
-from .codec import action_from_dict, action_to_dict, result_from_dict
-from .dcfence import DcFencing
-from .events import Archive, FenceDone, Send
-from .graph import Action, Transition
+from .dcrun import TransitionEngine
+from .dcwrites import PendingWrites, cleanup
+from .events import FenceDone, Send
+from .fencing.dc import DcFencing
 from .membership import ViewChange
-from .transition import RunState, TransitionRun
+from .messages import (
+    CibCopy,
+    CibPull,
+    CibPush,
+    ExecRefused,
+    ExecResult,
+    FenceHistoryCopy,
+    Leave,
+    Message,
+    Shutdown,
+    Write,
+    WriteReply,
+    encode,
+)
+from .transition import TransitionRun
 
 if TYPE_CHECKING:
-    from .controller import Controller
+    from .context import NodeContext
 
-RETRY_AFTER_FAILURE_MS = 1000
-ACTION_GRACE_MS = 5000
-WRITE_ACK_TIMEOUT_MS = 5000
 Respond = Callable[[dict[str, Any]], None]
-
-
-@dataclass
-class PendingWrite:
-    respond: Respond
-    reply: dict[str, Any]
-    deadline_ms: int
-    acked: set[int] = field(default_factory=set)
-
-
 FENCED_MEMBER_GRACE_MS = 60000  # a fenced member leaves the view within this
 
 
 class DcDuties:
-    def __init__(self, ctrl: Controller) -> None:
-        self.ctrl = ctrl
+    def __init__(self, ctx: NodeContext) -> None:
+        self.ctx = ctx
         self.active = False
         self.synced = False
+        self.synced_quorate = False
         self.sync_deadline_ms = 0
-        self.run: TransitionRun | None = None
-        self.transition_id = 0
-        self.dirty = False
-        self.not_before_ms = 0
-        self.deadlines: dict[int, int] = {}  # action id -> deadline_ms
         self.sent: dict[int, tuple[tuple[int, int, int], int]] = {}  # node -> (version, at_ms)
         self.leaving: set[int] = set()
-        self.writes: dict[int, PendingWrite] = {}
-        self.pids = itertools.count(1)
-        self.fencing = DcFencing(self)
-        self.synced_quorate = False
-        self.uuid = f"vigil-{ctrl.spec.me}-{ctrl.incarnation}"
+        self.diverged: set[int] = set()  # members seen following another DC, deaf to us
+        self.engine = TransitionEngine(ctx, self)
+        self.writes = PendingWrites(ctx)
+        self.fencing = DcFencing(ctx, self)
+
+    @property
+    def run(self) -> TransitionRun | None:
+        return self.engine.run
 
     # ------------------------------------------------------------------ role changes
     def take_over(self) -> None:
-        c = self.ctrl
-        self.active, self.synced, self.run = True, False, None
+        c = self.ctx
+        self.active, self.synced = True, False
+        self.engine.reset()
         best = max(c.membership.members, key=lambda n: (c.rank(n), n == c.spec.me))
         if best != c.spec.me and c.rank(best) > c.rank(c.spec.me):
             self._pull(best)
         else:
             self._synced()
 
-    def new_term(self) -> None:
+    def new_term(self) -> int:
         """A term above every term seen, unique to this node (two DCs never share one)."""
-        c = self.ctrl
-        top = max([c.term, *c.peer_terms.values()]) >> 16
-        c.term = ((top + 1) << 16) | c.spec.me
+        c = self.ctx
+        top = max([c.term, *c.peers.terms.values()]) >> 16
+        return ((top + 1) << 16) | c.spec.me
 
     def bump(self, cib: C.Element) -> None:
         """Count a status change. Without quorum the version stays: what a minority DC
         records (its stops) must never outrank what the majority holds."""
-        if self.ctrl.membership.quorate:
+        if self.ctx.membership.quorate:
             C.bump_updates(cib)
 
     def _pull(self, node: int) -> None:
-        c = self.ctrl
+        c = self.ctx
         c.log(f"pulling the CIB {list(c.rank(node))} from {c.name(node)} "
               f"(mine is {list(c.rank(c.spec.me))})")
         self.synced = False
         self.sync_deadline_ms = c.now_ms + max(c.spec.join_timeout_ms, 1000)
-        c.emit(Send(node, {"t": "cib_pull"}))
+        c.emit(Send(node, encode(CibPull())))
 
     def resign(self) -> None:
-        if self.run and not self.run.finished:
-            self.ctrl.log("no longer DC: abandoning the running transition", "warning")
-        self.active, self.synced, self.run = False, False, None
-        self.deadlines.clear()
+        self.engine.stop()
+        self.active, self.synced = False, False
         self.fencing.resign()
-        self._fail_writes("the DC lost its role before a majority confirmed the write")
+        self.diverged.clear()
+        # writes already sent out stay open (:mod:`.dcwrites`), until their deadline
 
-    def _synced(self) -> None:
-        c = self.ctrl
+    def _synced(self, prior: tuple[int, int, int] | None = None) -> None:
+        """The DC holds the newest replica; ``prior``: the version it held before it
+        adopted a pulled one (its epoch is moved past that too: never back)."""
+        c = self.ctx
         self.synced = True
         self.synced_quorate = c.membership.quorate
         if self.synced_quorate:  # only a majority DC opens a new term (see module rules)
-            self.new_term()
+            c.replica.set_term(self.new_term())
         new = copy.deepcopy(c.cib)
         if self.synced_quorate:
-            self._move_epoch_past_members(new)
+            self._move_epoch_past_members(new, prior)
         added = C.ensure_nodes(new, sorted((n, name) for n, name in c.spec.names.items()
                                            if n not in c.unseen_added))
         if added is not None:
@@ -146,7 +146,7 @@ class DcDuties:
         c.set_cib(new, "DC took over")
 
     def _sync_membership(self, cib: C.Element, joined: frozenset[int]) -> None:
-        c = self.ctrl
+        c = self.ctx
         members = c.membership.members
         for node_id, name in c.spec.names.items():
             online = node_id in members
@@ -159,9 +159,8 @@ class DcDuties:
             if online or ns is not None or node_id == c.spec.me:
                 # fenced (by this DC, an earlier one or a peer) and not back since: its
                 # leaving the view is that fencing's effect, not a failure to fence again
-                fenced_at = c.last_fenced_ms.get(node_id)
-                just_fenced = (fenced_at is not None
-                               and c.now_ms - fenced_at <= FENCED_MEMBER_GRACE_MS)
+                just_fenced = c.history.fenced_within(node_id, c.now_ms,
+                                                      FENCED_MEMBER_GRACE_MS)
                 expected = "down" if node_id in self.leaving or just_fenced else None
                 if just_fenced and not online:
                     S.clear_lrm(cib, node_id)
@@ -172,7 +171,7 @@ class DcDuties:
 
     def nodes_reconfigured(self, removed: list[int]) -> None:
         """List added nodes in the CIB; forget removed ones (like ``crm_node --remove``)."""
-        c = self.ctrl
+        c = self.ctx
         if not self.synced:
             return
         new = copy.deepcopy(c.cib)
@@ -192,7 +191,7 @@ class DcDuties:
     def view_changed(self, change: ViewChange) -> None:
         if not (self.active and self.synced):
             return
-        c = self.ctrl
+        c = self.ctx
         if change.quorate and not self.synced_quorate:
             c.log("the partition gained quorum: synchronising the CIB again as a new term")
             self.take_over()
@@ -205,55 +204,54 @@ class DcDuties:
                 new = listed
         self._sync_membership(new, change.joined | change.restarted)
         self.bump(new)
-        if c.fence_history:
+        if len(c.history):
+            history = encode(FenceHistoryCopy(tuple(c.history)))
             for node in sorted(change.joined | change.restarted):
-                c.emit(Send(node, {"t": "fence_history", "entries": c.fence_history}))
+                c.emit(Send(node, history))
         for node in change.left:
             self.sent.pop(node, None)
             self.fencing.origin_left(c.name(node) or "")
-            if self.run:
-                for action in self.run.pending_on(c.name(node) or ""):
-                    self.run.result(action.id, False, f"{action.node} left during {action.key}")
+            self.engine.left(c.name(node) or "")
         c.set_cib(new, "membership changed")
 
     # ------------------------------------------------------------------ CIB flow
     def cib_changed(self, reason: str, abort: bool = True) -> None:
-        self.dirty = True
-        if abort and self.run and not self.run.finished:
-            self.run.abort(reason)
+        self.engine.changed(reason, abort)
         self.replicate()
 
     def replicate(self, pid: int | None = None) -> None:
-        c = self.ctrl
-        msg: dict[str, Any] = {"t": "cib", "xml": C.to_bytes(c.cib).decode(), "term": c.term}
-        if pid is not None:
-            msg["pid"] = pid
+        c = self.ctx
+        msg = encode(CibCopy(C.to_bytes(c.cib).decode(), c.term, pid))
         version = C.version(c.cib)
         for node in c.membership.members - {c.spec.me}:
             self.sent[node] = (version, c.now_ms)
             c.emit(Send(node, msg))
 
-    def _move_epoch_past_members(self, cib: C.Element) -> None:
-        """Give the CIB an epoch above every replica known, so adopting it never goes back."""
-        c = self.ctrl
+    def _move_epoch_past_members(self, cib: C.Element,
+                                 prior: tuple[int, int, int] | None = None) -> None:
+        """Give the CIB an epoch above every replica known (and ``prior``, this node's
+        own before it adopted ``cib``), so adopting it never goes back."""
+        c = self.ctx
         admin, epoch, _ = C.version(cib)
-        versions = [(admin, epoch)] + [v[:2] for v in c.peer_versions.values()]
+        versions = [(admin, epoch)] + [v[:2] for v in c.peers.versions.values()]
+        if prior is not None:
+            versions.append(prior[:2])
         top_admin = max(a for a, _ in versions)
         top_epoch = max(e for a, e in versions if a == top_admin)
         C.set_version(cib, (top_admin, top_epoch + 1, 0))
 
     def peer_version(self, node: int) -> None:
-        c = self.ctrl
+        c = self.ctx
         if not self.synced:
             return
         if c.rank(node) > c.rank(c.spec.me):
             self._pull(node)  # a member holds a newer replica than the DC
             return
         mine = C.version(c.cib)
-        if c.peer_versions.get(node) == mine and c.peer_terms.get(node) == c.term:
+        if c.peers.versions.get(node) == mine and c.peers.terms.get(node) == c.term:
             return
-        other = c.peer_versions.get(node, (0, 0, 0))
-        if (c.membership.quorate and c.peer_terms.get(node, 0) != c.term
+        other = c.peers.versions.get(node, (0, 0, 0))
+        if (c.membership.quorate and c.peers.terms.get(node, 0) != c.term
                 and other[:2] >= mine[:2]):
             # a replica from another DC's term (a healed partition) with an epoch as high
             # as ours: move past it so that adopting ours never takes that node back
@@ -266,13 +264,40 @@ class DcDuties:
         if last and last[0] == mine and c.now_ms - last[1] < 2 * c.spec.heartbeat_interval_ms:
             return
         self.sent[node] = (mine, c.now_ms)
-        c.emit(Send(node, {"t": "cib", "xml": C.to_bytes(c.cib).decode(), "term": c.term}))
+        c.emit(Send(node, encode(CibCopy(C.to_bytes(c.cib).decode(), c.term))))
 
+    def peer_claim(self, node: int) -> None:
+        """A member's heartbeat: note whether it follows another DC without hearing this
+        one, and re-probe it once it follows this DC again (see the module rules)."""
+        c = self.ctx
+        if not self.synced or node not in c.membership.members:
+            return
+        claim = c.peers.claims.get(node)
+        if claim not in (None, c.spec.me) and not c.peers.hears_me.get(node, False):
+            if node not in self.diverged:
+                c.log(f"{c.name(node)} follows {c.name(claim)} and does not hear this DC")
+            self.diverged.add(node)
+        elif claim == c.spec.me and node in self.diverged:
+            self.diverged.discard(node)
+            self.status_edit(f"{c.name(node)} follows this DC again after following "
+                             "another: what runs there is probed again",
+                             lambda cib: S.clear_lrm(cib, node))
+
+    def status_edit(self, reason: str, edit: Any, abort: bool = True) -> None:
+        if not self.synced:
+            return
+        c = self.ctx
+        new = copy.deepcopy(c.cib)
+        edit(new)
+        self.bump(new)
+        c.log(reason)
+        c.replica.store(new)
+        self.cib_changed(reason, abort)
+
+    # ------------------------------------------------------------------ writes
     def write(self, req: dict[str, Any], respond: Respond) -> None:
         """Apply a client write; respond once a majority holds it (or with an error)."""
-        from .controller import error_reply
-
-        c = self.ctrl
+        c = self.ctx
         if not self.synced:
             respond(error_reply(Unavailable("the DC is still synchronising the CIB; retry")))
             return
@@ -280,17 +305,19 @@ class DcDuties:
             respond(error_reply(Unavailable(
                 "this partition has no quorum: the cluster refuses changes until it has")))
             return
-        if req.get("op") == "fence":
+        op = str(req.get("op"))
+        if op == "fence":
             self.fencing.manual_request(req, respond)
             return
-        if req.get("op") == "resource_cleanup":
-            respond(self._cleanup(req))
-            return
-        handler = WRITE_OPS.get(str(req.get("op")))
-        if handler is None:
-            respond(error_reply(CibInvalid(f"unknown operation {req.get('op')!r}")))
-            return
         try:
+            if op == "resource_cleanup":
+                what, edit = cleanup(c, req)
+                self.status_edit(what, edit)
+                respond({"ok": True, "result": {"version": list(C.version(c.cib))}})
+                return
+            handler = WRITE_OPS.get(op)
+            if handler is None:
+                raise CibInvalid(f"unknown operation {req.get('op')!r}")
             new, result = handler(c.cib, req)
         except VigilError as exc:
             respond(error_reply(exc))
@@ -299,145 +326,52 @@ class DcDuties:
         if new is None:
             respond(reply)
             return
-        c.log(f"CIB {result['version']}: {req.get('op')} applied")
-        pid = next(self.pids)
-        self.writes[pid] = PendingWrite(respond, reply, c.now_ms + WRITE_ACK_TIMEOUT_MS)
-        c.cib = new
-        c.emit_persist()
-        self.dirty = True
-        if self.run and not self.run.finished:
-            self.run.abort(f"{req.get('op')} from a client")
+        c.log(f"CIB {result['version']}: {op} applied")
+        pid = self.writes.track(respond, reply, C.version(new))
+        c.replica.store(new)
+        self.engine.changed(f"{op} from a client")
         self.replicate(pid)
-        self._check_write(pid)
-
-    def _cleanup(self, req: dict[str, Any]) -> dict[str, Any]:
-        """Forget a resource's failures and history (on one node or all): it is re-probed."""
-        from .controller import error_reply
-
-        c = self.ctrl
-        rsc = req.get("id")
-        node = req.get("node")
-        node_id = c.spec.node_id(str(node)) if node else None
-        if node and node_id is None:
-            return error_reply(CibInvalid(f"no node named {node!r}"))
-        if rsc is not None and C.find_id(c.cib, str(rsc)) is None:
-            return error_reply(CibInvalid(f"no resource with id {rsc!r}"))
-
-        def edit(cib: C.Element) -> None:
-            S.clear_failcounts(cib, rsc, node_id)
-            for ns in cib.iterfind("status/node_state"):
-                if node_id is not None and ns.get("id") != str(node_id):
-                    continue
-                for lr in list(ns.iterfind("lrm/lrm_resources/lrm_resource")):
-                    if rsc is None or lr.get("id") == rsc:
-                        parent = lr.getparent()
-                        if parent is not None:
-                            parent.remove(lr)
-
-        self.status_edit(f"cleanup of {rsc or 'all resources'} on {node or 'all nodes'}", edit)
-        return {"ok": True, "result": {"version": list(C.version(c.cib))}}
-
-    def _check_write(self, pid: int) -> None:
-        c = self.ctrl
-        pending = self.writes.get(pid)
-        if pending and c.membership.is_majority(frozenset(pending.acked | {c.spec.me})):
-            del self.writes[pid]
-            pending.respond(pending.reply)
-
-    def _fail_writes(self, why: str) -> None:
-        from .controller import error_reply
-
-        for pid in list(self.writes):
-            pending = self.writes.pop(pid)
-            pending.respond(error_reply(Unavailable(
-                f"{why}; the change may or may not persist - read the CIB and retry")))
+        self.writes.check(pid)
 
     # ------------------------------------------------------------------ messages
-    def message(self, sender: int, kind: str, msg: dict[str, Any]) -> None:
-        c = self.ctrl
-        if kind == "cib_push":
+    def message(self, sender: int, msg: Message) -> None:
+        c = self.ctx
+        if isinstance(msg, CibPush):
             self._on_push(sender, msg)
-        elif kind == "write":
-            rid = msg["rid"]
-            self.write(msg["req"], lambda reply: c.emit(
-                Send(sender, {"t": "write_reply", "rid": rid, "reply": reply})))
-        elif kind == "cib_ack":
-            pending = self.writes.get(int(msg["pid"]))
-            if pending is not None:
-                pending.acked.add(sender)
-                self._check_write(int(msg["pid"]))
-        elif kind in ("exec_result", "monitor_change"):
-            self._on_result(sender, kind, msg)
-        elif kind == "exec_refused":
-            # the node follows another DC (the election has not settled there): nothing
-            # ran, nothing is recorded; this transition ends and the next one retries
-            aid = self._current_action(str(msg.get("token", "")))
-            if self.run and aid is not None:
-                self.deadlines.pop(aid, None)
-                self.not_before_ms = c.now_ms + RETRY_AFTER_FAILURE_MS
-                self._dispatch(self.run.result(aid, False, str(msg.get("reason", "refused"))))
-        elif kind == "shutdown":
+        elif isinstance(msg, Write):
+            rid = msg.rid
+            self.write(msg.req, lambda reply: c.emit(
+                Send(sender, encode(WriteReply(rid, reply)))))
+        elif isinstance(msg, ExecResult):
+            self.engine.result(sender, msg)
+        elif isinstance(msg, ExecRefused):
+            self.engine.refused(msg)
+        elif isinstance(msg, Shutdown):
             self.status_edit(f"{c.name(sender)} is shutting down", lambda cib: S.set_attr(
-                cib, sender, c.name(sender) or "", "shutdown", str(msg.get("wall_s", 1))))
-        elif kind == "leave":
+                cib, sender, c.name(sender) or "", "shutdown", str(msg.wall_s)))
+        elif isinstance(msg, Leave):
             self.leaving.add(sender)
             self.status_edit(f"{c.name(sender)} left cleanly", lambda cib: (
                 S.set_member(cib, sender, c.name(sender) or "", False, "down"),
                 S.clear_lrm(cib, sender)))
 
-    def _on_push(self, sender: int, msg: dict[str, Any]) -> None:
-        c = self.ctrl
+    def _on_push(self, sender: int, msg: CibPush) -> None:
+        c = self.ctx
         if self.synced:
             return
-        new = C.parse(str(msg["xml"]), f"CIB pushed by {c.name(sender)}")
-        term = int(msg.get("term", 0))
+        new = C.parse(msg.xml, f"CIB pushed by {c.name(sender)}")
         a, e, n = C.version(new)
-        if (a, term, e, n) > c.rank(c.spec.me):
-            c.cib = new
-            c.term = term
-        self._synced()
+        prior = C.version(c.cib)
+        if (a, msg.term, e, n) > c.rank(c.spec.me):
+            c.replica.hold(new, msg.term)
+        self._synced(prior)
 
-    def status_edit(self, reason: str, edit: Any, abort: bool = True) -> None:
-        if not self.synced:
-            return
-        new = copy.deepcopy(self.ctrl.cib)
-        edit(new)
-        self.bump(new)
-        self.ctrl.cib = new
-        self.ctrl.log(reason)
-        self.ctrl.emit_persist()
-        self.cib_changed(reason, abort)
-
-    def _on_result(self, sender: int, kind: str, msg: dict[str, Any]) -> None:
-        c = self.ctrl
-        action = action_from_dict(msg["action"])
-        result = result_from_dict(msg["result"])
-        rec = S.OpRecord(action=action, node_id=sender, node=c.name(sender) or "",
-                         rc=result.rc, op_status=result.op_status,
-                         exit_reason=result.exit_reason, call_id=int(msg.get("call_id", 0)),
-                         transition_id=self.transition_id, exec_ms=result.exec_ms,
-                         wall_s=int(msg.get("wall_s", c.wall_s)), uuid=self.uuid)
-        failed = S.is_failure(action, result.rc, result.op_status)
-        expected = not failed and (not action.is_probe or result.rc == action.target_rc)
-        what = (f"{action.key} on {rec.node}: rc {result.rc}"
-                + (f" ({result.exit_reason})" if result.exit_reason else "")
-                + ("" if expected else " - unexpected"))
-        self.status_edit(what, lambda cib: S.record_op(cib, rec),
-                          abort=kind == "monitor_change" and not expected)
-        token = str(msg.get("token", ""))
-        if self.run and token == f"{self.run.transition_id}:{action.id}":
-            self.deadlines.pop(action.id, None)
-            if failed:
-                self.not_before_ms = c.now_ms + RETRY_AFTER_FAILURE_MS
-            self._dispatch(self.run.result(action.id, expected, what))
-
-    # ------------------------------------------------------------------ scheduling
+    # ------------------------------------------------------------------ ticks
     def tick(self) -> None:
-        c = self.ctrl
+        c = self.ctx
+        self.writes.expire()
         if not self.active:
             return
-        if any(c.now_ms >= w.deadline_ms for w in self.writes.values()):
-            self._fail_writes("a majority did not confirm the write in time")
         if not self.synced:
             if c.now_ms >= self.sync_deadline_ms:
                 # never continue with an older copy: ask again whoever is best now (an
@@ -446,109 +380,14 @@ class DcDuties:
                 self.take_over()
             return
         self.fencing.tick()
-        if self.run:
-            for aid, deadline in list(self.deadlines.items()):
-                if c.now_ms >= deadline:
-                    del self.deadlines[aid]
-                    self.not_before_ms = c.now_ms + RETRY_AFTER_FAILURE_MS
-                    self._dispatch(self.run.result(aid, False, f"action {aid} timed out"))
-            if self.run.finished:
-                c.log(f"transition {self.run.transition_id} {self.run.state.value}"
-                      + (f": {self.run.abort_reason}" if self.run.abort_reason else ""))
-                if self.run.state is RunState.ABORTED:
-                    self.dirty = True  # decide again from what is known now
-                self.run = None
-        if self.run is None and self.dirty and c.now_ms >= self.not_before_ms:
-            self._schedule()
-
-    def _schedule(self) -> None:
-        from .scheduler import schedule
-
-        c = self.ctrl
-        self.dirty = False
-        snapshot = c.cib
-        try:
-            graph: Transition = schedule(snapshot, c.wall_s)
-        except VigilError as exc:
-            c.log(f"the scheduler refused the CIB: {exc}", "error")
-            return
-        if graph.is_empty:
-            return
-        self.transition_id += 1
-        c.emit(Archive(C.to_bytes(snapshot)))
-        c.log(f"transition {self.transition_id}: " + ("; ".join(graph.summary) or
-                                                       f"{len(graph.actions)} actions"))
-        self.run = TransitionRun(self.transition_id, graph)
-        self._dispatch(self.run.step())
-
-    def _dispatch(self, actions: list[Action]) -> None:
-        c = self.ctrl
-        run = self.run
-        assert run is not None
-        for action in actions:
-            token = f"{run.transition_id}:{action.id}"
-            if action.kind == "rsc" and action.task == "cancel":
-                self._send_to_node(action, {"t": "cancel", "rsc": action.rsc,
-                                            "interval_ms": action.interval_ms})
-                self._dispatch(run.result(action.id, True))
-            elif action.kind == "rsc":
-                node_id = c.spec.node_id(action.node or "")
-                if node_id is None or node_id not in c.membership.members:
-                    self._dispatch(run.result(action.id, False, f"{action.node} is not a member"))
-                    continue
-                self.deadlines[action.id] = c.now_ms + action.timeout_ms + ACTION_GRACE_MS
-                if node_id == c.spec.me:
-                    c._exec(node_id, {"action": action_to_dict(action), "token": token})
-                else:
-                    c.emit(Send(node_id, {"t": "exec", "token": token,
-                                          "action": action_to_dict(action)}))
-            elif action.kind == "cluster":
-                self._cluster_action(action)
-                self._dispatch(run.result(action.id, True))
-            elif action.kind == "fence":
-                why = self.fencing.transition_action(token, action)
-                if why:
-                    c.log(f"{action.key}: {why}", "error")
-                    self.not_before_ms = c.now_ms + 10 * RETRY_AFTER_FAILURE_MS
-                    self._dispatch(run.result(action.id, False, why))
-                else:
-                    self.deadlines[action.id] = c.now_ms + action.timeout_ms + ACTION_GRACE_MS
+        self.engine.tick()
 
     def fence_done(self, ev: FenceDone) -> None:
         ok = self.fencing.done(ev)
-        self.fence_action_done(ev.token, ok, f"fencing {ev.target}: {ev.reason}")
+        self.engine.fence_action_done(ev.token, ok, f"fencing {ev.target}: {ev.reason}")
 
     def fence_action_done(self, token: str, ok: bool, why: str) -> None:
-        """Complete the transition's fence action ``token`` names (if it still runs)."""
-        aid = self._current_action(token)
-        if self.run is not None and aid is not None:
-            self.deadlines.pop(aid, None)
-            if not ok:
-                self.not_before_ms = self.ctrl.now_ms + 2 * RETRY_AFTER_FAILURE_MS
-            self._dispatch(self.run.result(aid, ok, why))
-
-    def _current_action(self, token: str) -> int | None:
-        """The action id a ``TRANSITION:ACTION`` token names in the running transition."""
-        run = self.run
-        if run is None or not token.startswith(f"{run.transition_id}:"):
-            return None
-        return int(token.split(":")[1])
-
-    def _send_to_node(self, action: Action, msg: dict[str, Any]) -> None:
-        c = self.ctrl
-        node_id = c.spec.node_id(action.node or "")
-        if node_id == c.spec.me:
-            c._on_message(node_id, msg)
-        elif node_id is not None and node_id in c.membership.members:
-            c.emit(Send(node_id, msg))
-
-    def _cluster_action(self, action: Action) -> None:
-        c = self.ctrl
-        if action.task == "clear_failcount":
-            node_id = c.spec.node_id(action.node or "")
-            self.status_edit(f"failure of {action.rsc} on {action.node} expired",
-                              lambda cib: S.clear_failcounts(cib, action.rsc, node_id),
-                              abort=False)
+        self.engine.fence_action_done(token, ok, why)
 
     @property
     def state(self) -> str:
@@ -556,6 +395,6 @@ class DcDuties:
             return "member"
         if not self.synced:
             return "syncing"
-        if self.run and self.run.state is RunState.RUNNING:
+        if self.engine.running():
             return "running"
         return "idle"

@@ -26,6 +26,10 @@ nobody claims, not yet settled              no DC yet: wait for the join timeout
 nobody claims, settled                      the lowest-id member
 =========================================  =================================================
 
+Members whose disk cannot save the CIB (their heartbeat says ``disk``) are passed over
+while any other member can be chosen: their claims and the beliefs naming them do not
+count, so a DC whose disk fails hands over to the best fit member.
+
 A partition without quorum elects a DC too, as Pacemaker does: it applies
 no-quorum-policy (stops resources by default) and refuses configuration writes. All
 members apply the same rule to the same heartbeats, so they converge on one DC.
@@ -38,14 +42,18 @@ from collections.abc import Mapping
 
 def choose_dc(me: int, members: frozenset[int], quorate: bool, current: int | None,
               claims: Mapping[int, int | None], settled: bool,
-              claim_quorate: Mapping[int, bool] | None = None) -> tuple[int | None, str]:
-    """Return (dc node id or None, reason). ``members`` are the mutual members."""
-    beliefs = dict(claims)
-    if current == me:
+              claim_quorate: Mapping[int, bool] | None = None,
+              unfit: frozenset[int] = frozenset()) -> tuple[int | None, str]:
+    """Return (dc node id or None, reason). ``members`` are the mutual members; ``unfit``
+    the members that cannot save the CIB: passed over while any other member can."""
+    candidates = (members - unfit) or members
+    passed_over = members - candidates
+    beliefs = {n: b for n, b in claims.items() if b not in passed_over}
+    if current == me and me not in passed_over:
         beliefs[me] = me
     has_quorum = dict(claim_quorate or {})
     has_quorum[me] = quorate
-    claimants = {n for n in members if beliefs.get(n) == n}
+    claimants = {n for n in candidates if beliefs.get(n) == n}
     pool = {n for n in claimants if has_quorum.get(n, False)} or claimants
     if current is not None and current in pool and min(pool) == current:
         return current, f"node {current} stays DC"
@@ -59,7 +67,7 @@ def choose_dc(me: int, members: frozenset[int], quorate: bool, current: int | No
         # members follow a DC this node cannot hear (a one-way cut): taking the role here
         # would give the partition two DCs
         return None, f"members follow node {min(unheard)}, which this node does not hear"
-    lowest = min(members)
+    lowest = min(candidates)
     if believed and settled and believed == {lowest}:
         # what the settled rule below would choose, and the members follow it already:
         # its claim is on the way (without this, a node that chose it at start-up would

@@ -6,10 +6,12 @@ the commands it gets back, in order. Nothing else crosses the boundary.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from .execmodel import AgentResult
+from .fencing.model import FenceDevice, FenceLevel
 from .graph import Action
 
 
@@ -86,8 +88,17 @@ class FenceDone:
     completed: float
 
 
+@dataclass(frozen=True)
+class Saved:
+    """The shell carried out a ``Persist``: the CIB ``version`` is on disk, or ``error``
+    says why it is not (a full or read-only disk, say)."""
+
+    version: tuple[int, int, int]
+    error: str | None = None
+
+
 Event = Tick | Heartbeat | PeerMessage | ClientRequest | AgentDone | MonitorChanged | \
-    ShutdownRequested | FenceDone | Reconfigure
+    ShutdownRequested | FenceDone | Reconfigure | Saved
 
 
 # ----------------------------------------------------------------------- commands
@@ -139,12 +150,15 @@ class CancelRecurring:
 
 @dataclass(frozen=True)
 class Fence:
-    """Fence ``target`` with this node's fence devices (as the CIB configures them)."""
+    """Fence ``target`` with ``devices`` and ``levels`` (chosen by
+    :mod:`.fencing.devices` from this node's CIB replica)."""
 
     token: str
     target: str
     action: str
     requested: float
+    devices: Mapping[str, FenceDevice] = field(default_factory=dict, compare=False)
+    levels: tuple[FenceLevel, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,13 @@ Liveness table (per peer, judged on every tick)::
     deadtime/2 <= silence < deadtime SUSPECT   (still a member: a suspicion is not a verdict)
     silence >= deadtime              DEAD      (leaves the view)
 
+Second opinions: every heartbeat says how long ago its sender last heard each peer
+(``hd``: node id -> age in ms). A peer that reaches the deadtime while another member
+heard it within the deadtime is only SUSPECT: the link between the two is lossy, the peer
+is not dead. Such a peer leaves the view at twice the deadtime at the latest (a one-way
+cut that lasts). A peer nobody hears leaves at the deadtime, as before: real deaths are
+detected as fast as without second opinions.
+
 A heartbeat from a DEAD or unknown peer makes it ALIVE again at once. A new incarnation
 (the peer restarted) is reported as a restart, so the DC can forget the peer's resource
 history.
@@ -31,6 +38,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from . import defaults as D
+
 
 class Liveness(enum.Enum):
     ALIVE = "alive"
@@ -46,6 +55,8 @@ class Peer:
     last_seen_ms: int = 0
     incarnation: int = 0
     info: dict[str, object] = field(default_factory=dict)
+    # other node -> when (this node's clock) this peer last heard it, from its "hd"
+    heard: dict[int, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -62,7 +73,7 @@ class Membership:
     def __init__(self, me: int, votes: dict[int, int], deadtime_ms: int,
                  heartbeat_interval_ms: int, expected_votes: int | None = None,
                  two_node: bool = False, wait_for_all: bool = False,
-                 last_man_standing: bool = False, lms_window_ms: int = 10000) -> None:
+                 last_man_standing: bool = False, lms_window_ms: int = D.LMS_WINDOW_MS) -> None:
         self.me = me
         self.deadtime_ms = deadtime_ms
         self.heartbeat_interval_ms = heartbeat_interval_ms
@@ -95,6 +106,12 @@ class Membership:
             return Liveness.ALIVE
         peer = self.peers.get(node_id)
         return peer.liveness if peer else Liveness.DEAD
+
+    def suspects(self) -> frozenset[int]:
+        """Members silent for half the deadtime: while there are any, the view is not
+        settled (see :mod:`.fencegate`)."""
+        return frozenset(n for n, p in self.peers.items()
+                         if n in self._members and p.liveness is Liveness.SUSPECT)
 
     def is_majority(self, nodes: frozenset[int]) -> bool:
         """Whether these nodes' votes alone would make a quorum (write acknowledgement)."""
@@ -134,6 +151,11 @@ class Membership:
         peer.incarnation = incarnation
         peer.last_seen_ms = now_ms
         peer.info = info
+        ages = info.get("hd")
+        if isinstance(ages, dict):
+            peer.heard = {int(k): now_ms - v for k, v in ages.items()
+                          if str(k).isdigit() and int(k) in self.peers
+                          and isinstance(v, int) and 0 <= v}
         if peer.liveness is Liveness.DEAD or restarted:
             peer.liveness = Liveness.ALIVE
             return self._recompute(frozenset({sender}) if restarted else frozenset(),
@@ -162,6 +184,9 @@ class Membership:
             new = (Liveness.DEAD if silence >= self.deadtime_ms
                    else Liveness.SUSPECT if silence * 2 >= self.deadtime_ms
                    else Liveness.ALIVE)
+            if (new is Liveness.DEAD and silence < 2 * self.deadtime_ms
+                    and now_ms - self._vouched_ms(peer.node_id) < self.deadtime_ms):
+                new = Liveness.SUSPECT  # another member still hears it: a lossy link
             if new is not peer.liveness:
                 changed |= Liveness.DEAD in (new, peer.liveness)
                 peer.liveness = new
@@ -169,6 +194,17 @@ class Membership:
             return self._recompute(frozenset(), "peer silent for deadtime", now_ms)
         self._last_man_standing(now_ms)
         return None
+
+    def _vouched_ms(self, node_id: int) -> int:
+        """The latest time another live member heard ``node_id`` (-inf: none did)."""
+        return max((p.heard.get(node_id, -10**12) for p in self.peers.values()
+                    if p.node_id != node_id and p.liveness is not Liveness.DEAD),
+                   default=-10**12)
+
+    def heard_ages(self, now_ms: int) -> dict[str, int]:
+        """For this node's heartbeat: how long ago it heard each live peer (ms)."""
+        return {str(p.node_id): max(0, now_ms - p.last_seen_ms)
+                for p in self.peers.values() if p.liveness is not Liveness.DEAD}
 
     def _last_man_standing(self, now_ms: int) -> None:
         if not (self.last_man_standing and self._quorate):

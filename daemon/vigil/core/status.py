@@ -96,6 +96,17 @@ def clear_lrm(cib: Element, node_id: int) -> bool:
     return True
 
 
+def forget_resource(cib: Element, node_id: int | None, rsc: str | None) -> None:
+    """Remove one resource's history on one node (``<rsc>_delete_0``)."""
+    ns = status(cib).find(f"node_state[@id='{node_id}']")
+    if ns is None or rsc is None:
+        return
+    for lr in ns.iterfind(f"lrm/lrm_resources/lrm_resource[@id='{rsc}']"):
+        parent = lr.getparent()
+        if parent is not None:
+            parent.remove(lr)
+
+
 def _lrm_resource(ns: Element, node_id: int, action: Action) -> Element:
     lrm = ns.find("lrm")
     if lrm is None:

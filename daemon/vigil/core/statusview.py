@@ -15,7 +15,7 @@ from . import cib as C
 from .scheduler import ClusterState, current_state
 
 if TYPE_CHECKING:
-    from .controller import Controller
+    from .context import NodeContext
 
 
 def resources_view(state: ClusterState) -> list[dict[str, Any]]:
@@ -60,7 +60,15 @@ def fencing_view(history: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def status_view(ctrl: Controller) -> dict[str, Any]:
+def disk_error(ctrl: NodeContext, node_id: int) -> str | None:
+    if node_id == ctrl.spec.me:
+        return ctrl.replica.disk.error
+    info = ctrl.membership.peers[node_id].info if node_id in ctrl.membership.peers else {}
+    error = info.get("disk")
+    return str(error) if error else None
+
+
+def status_view(ctrl: NodeContext) -> dict[str, Any]:
     cib = ctrl.cib
     state = current_state(cib, ctrl.wall_s)
     members = ctrl.membership.members
@@ -76,7 +84,9 @@ def status_view(ctrl: Controller) -> dict[str, Any]:
                       # and rejoined comes back with a higher one
                       "incarnation": (ctrl.incarnation if node_id == ctrl.spec.me
                                       else ctrl.membership.incarnation_of(node_id))
-                      if online else 0})
+                      if online else 0,
+                      # why the node cannot save the CIB (None: it can, or unknown)
+                      "disk_error": disk_error(ctrl, node_id) if online else None})
     return {
         "cluster_name": ctrl.spec.cluster_name,
         "node": ctrl.spec.my_name,
@@ -91,12 +101,14 @@ def status_view(ctrl: Controller) -> dict[str, Any]:
                   "expected": ctrl.membership.expected_votes,
                   "configured": ctrl.membership.configured_expected},
         "version": list(C.version(cib)),
+        "saved_version": list(ctrl.replica.disk.saved),
         "dc_state": ctrl.duties.state if ctrl.is_dc else None,
         "nodes": nodes,
         "resources": resources_view(state),
         "failed_actions": failed_view(state),
         "fencing": fencing_view(ctrl.fence_history),
-        "counters": {**ctrl.counters(), "messages_dropped_stale": ctrl.stale_messages},
+        "counters": {**ctrl.counters(), "messages_dropped_stale": ctrl.stale_messages,
+                     "cib_save_failures": ctrl.replica.disk.failures},
     }
 
 

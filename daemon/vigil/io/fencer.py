@@ -1,25 +1,19 @@
-"""The fencer: runs fence agents for this node (Pacemaker's fenced, compacted).
+"""The fencer: fences nodes for this node (Pacemaker's fenced, compacted).
 
-Decisions (which device, which level, retries, history) come from
-:mod:`vigil.core.fencing`; this shell runs the agents and keeps the history.
-
-Agents
-------
-``stonith:fence_X`` is the executable ``fence_X`` in ``agent_dirs`` (``/usr/sbin``,
-``/sbin``, ``/usr/bin``). It runs with no arguments, reads ``key=value`` lines on stdin
-(``action``, the device's parameters, the plug under the device's host argument,
-``nodename``) and answers with its exit code (0 success; ``status``: 0 on, 2 off). Like the
-executor, it runs in its own process group, killed as a whole on timeout
-(:mod:`vigil.io.proc`).
+Decisions (which device, which level, retries) come from :mod:`vigil.core.fencing`; this
+shell carries them out, running each agent action through :mod:`vigil.io.fenceagent`. The
+cluster's fencing history is the controller's (:mod:`vigil.core.fencing.history`).
 
 Guarantees
 ----------
-* One agent action at a time per device (devices are often single-connection).
 * Concurrent requests for the same target and action share one run and one result.
+* Levels are tried in order; within a level every device must succeed (``reboot`` of a
+  level with several devices is off on all, then on on all; a failed "on" leaves the node
+  off and still counts as fenced). The first ``off``/``reboot`` of a device waits its
+  ``pcmk_delay_base`` plus a random part of ``pcmk_delay_max`` (fence races).
 * Each device action is bounded by its ``pcmk_<action>_timeout``, retries included; a
   request fails with a reason that names every level and device tried, the number of
   attempts, and the agent's last error line.
-* ``dynamic-list`` answers are cached for ``list_cache_ms``; failures are not cached.
 * ``fence`` never raises for agent trouble: it returns a failed :class:`FenceResult`.
 """
 
@@ -28,13 +22,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from vigil.core.execmodel import SANE_PATH
 from vigil.core.fencing import (
     FENCE_ACTIONS,
     Attempt,
@@ -42,26 +34,12 @@ from vigil.core.fencing import (
     FenceLevel,
     FenceRequest,
     FenceResult,
-    HistoryEntry,
-    action_ok,
-    agent_stdin,
-    can_fence,
-    finished_entry,
     level_steps,
-    parse_list_output,
-    parse_metadata,
-    pending_entry,
     plan,
-    record,
 )
-from vigil.errors import FencingError
-from vigil.io.proc import ProcOutcome, run_process
+from vigil.io.fenceagent import AGENT_DIRS, FenceAgents
 
 log = logging.getLogger(__name__)
-
-AGENT_DIRS = (Path("/usr/sbin"), Path("/sbin"), Path("/usr/bin"))
-_AGENT_NAME = re.compile(r"fence_[A-Za-z0-9_.-]+")
-METADATA_TIMEOUT_MS = 10_000
 
 
 class Fencer:
@@ -74,125 +52,36 @@ class Fencer:
         retry_delay_ms: int = 1000,
         kill_grace_ms: int = 1000,
         list_cache_ms: int = 60_000,
-        history_limit: int = 500,
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
     ) -> None:
         self.node_name = node_name
-        self.agent_dirs = list(agent_dirs)
+        self.agents = FenceAgents(agent_dirs, default_timeout_ms=default_timeout_ms,
+                                  kill_grace_ms=kill_grace_ms, list_cache_ms=list_cache_ms)
         self.default_timeout_ms = default_timeout_ms
         self.retry_delay_ms = retry_delay_ms
-        self.kill_grace_ms = kill_grace_ms
-        self.list_cache_ms = list_cache_ms
-        self.history_limit = history_limit
         self._clock = clock
         self._rng = rng or random.Random()
-        self._entries: tuple[HistoryEntry, ...] = ()
-        self._locks: dict[str, asyncio.Lock] = {}
         self._inflight: dict[tuple[str, str], asyncio.Task[FenceResult]] = {}
-        self._metadata: dict[str, str] = {}
-        self._lists: dict[tuple[str, FenceDevice], tuple[float, frozenset[str]]] = {}
 
-    # --- agents --------------------------------------------------------------------------
+    # --- agents (:mod:`vigil.io.fenceagent`) ---------------------------------------------
 
     def find_agent(self, agent: str) -> Path | None:
-        if not _AGENT_NAME.fullmatch(agent):
-            return None
-        for directory in self.agent_dirs:
-            path = directory / agent
-            if path.is_file() and path.stat().st_mode & 0o111:
-                return path
-        return None
+        return self.agents.find(agent)
 
     async def metadata(self, agent: str) -> str:
         """The agent's meta-data XML (cached); FencingError when it has none."""
-        if agent in self._metadata:
-            return self._metadata[agent]
-        path = self.find_agent(agent)
-        if path is None:
-            raise FencingError(f"fence agent {agent} not found in {self._dirs()}")
-        out = await self._spawn(path, b"action=metadata\n", METADATA_TIMEOUT_MS)
-        if out.code != 0 or "<resource-agent" not in out.stdout:
-            raise FencingError(f"no meta-data from {agent}: {_last_error(out)}")
-        self._metadata[agent] = out.stdout
-        return out.stdout
-
-    async def _agent_info(self, agent: str) -> tuple[frozenset[str], frozenset[str]]:
-        try:
-            return parse_metadata(await self.metadata(agent))
-        except FencingError:
-            return frozenset(), frozenset()
+        return await self.agents.metadata(agent)
 
     async def run_action(
         self, device: FenceDevice, action: str, target: str | None = None, timeout_ms: int = 0
     ) -> Attempt:
         """Run one agent action on ``device`` (for ``target``, when it concerns a node)."""
-        attempt, _ = await self._call(device, action, target, timeout_ms)
-        return attempt
-
-    async def _call(
-        self, device: FenceDevice, action: str, target: str | None, timeout_ms: int
-    ) -> tuple[Attempt, ProcOutcome | None]:
-        timeout_ms = timeout_ms or device.timeout_ms(action, self.default_timeout_ms)
-        path = self.find_agent(device.agent)
-        if path is None:
-            why = f"fence agent {device.agent} not found in {self._dirs()}"
-            return Attempt(device.id, action, None, False, why, 0), None
-        host_argument = None
-        if target is not None:
-            host_argument = device.host_argument((await self._agent_info(device.agent))[1])
-        stdin = agent_stdin(device, action, target, host_argument)
-        async with self._locks.setdefault(device.id, asyncio.Lock()):
-            out = await self._spawn(path, stdin, timeout_ms)
-        ok = not out.timed_out and action_ok(action, out.code)
-        if out.timed_out:
-            why = f"timed out after {timeout_ms} ms"
-        elif out.code is None:
-            why = str(out.spawn_error) if out.spawn_error else f"killed by signal {out.signal}"
-        else:
-            why = "" if ok else f"exit code {out.code}: {_last_error(out)}"
-        return Attempt(device.id, action, out.code, ok, why, out.exec_ms), out
-
-    async def _spawn(self, path: Path, stdin: bytes, timeout_ms: int) -> ProcOutcome:
-        env = {"PATH": SANE_PATH, "LC_ALL": "C"}
-        return await run_process(
-            [str(path)],
-            env=env,
-            stdin_data=stdin,
-            timeout_ms=timeout_ms,
-            kill_grace_ms=self.kill_grace_ms,
-        )
-
-    def _dirs(self) -> str:
-        return ", ".join(str(d) for d in self.agent_dirs)
-
-    # --- who can fence whom --------------------------------------------------------------
+        return await self.agents.run_action(device, action, target, timeout_ms)
 
     async def can_fence(self, device: FenceDevice, target: str) -> tuple[bool, str]:
         """Whether ``device`` can fence ``target`` (asking the agent when needed), and why."""
-        actions, _ = await self._agent_info(device.agent)
-        mode = device.host_check(actions)
-        listed: frozenset[str] | None = None
-        status_rc: int | None = None
-        if mode == "dynamic-list":
-            listed = await self._listed(device)
-        elif mode == "status":
-            status_rc = (await self.run_action(device, "status", target)).rc
-        return can_fence(device, target, mode, listed, status_rc)
-
-    async def _listed(self, device: FenceDevice) -> frozenset[str] | None:
-        key = (device.id, device)
-        now = time.monotonic()
-        cached = self._lists.get(key)
-        if cached and (now - cached[0]) * 1000 < self.list_cache_ms:
-            return cached[1]
-        attempt, out = await self._call(device, "list", None, 0)
-        if not attempt.ok or out is None:
-            log.warning("%s: list failed: %s", device.id, attempt.reason)
-            return None
-        listed = parse_list_output(out.stdout)
-        self._lists[key] = (now, listed)
-        return listed
+        return await self.agents.can_fence(device, target)
 
     # --- fencing -------------------------------------------------------------------------
 
@@ -216,8 +105,6 @@ class Fencer:
     ) -> FenceResult:
         if not req.requested:
             req = replace(req, requested=self._clock())
-        entry = pending_entry(req)
-        self._entries = record(self._entries, entry, self.history_limit)
         if req.action not in FENCE_ACTIONS:
             result = FenceResult(req.target, req.action, False, "", f"unknown action {req.action}")
         else:
@@ -225,12 +112,8 @@ class Fencer:
             try:
                 result = await self._try_levels(req, devices, levels)
             except asyncio.CancelledError:
-                cancelled = FenceResult(req.target, req.action, False, "", "cancelled")
-                done = finished_entry(entry, cancelled, self._clock())
-                self._entries = record(self._entries, done, self.history_limit)
+                log.warning("fencing %s (%s) cancelled", req.target, req.action)
                 raise
-        done = finished_entry(entry, result, self._clock())
-        self._entries = record(self._entries, done, self.history_limit)
         log.log(
             logging.WARNING if result.ok else logging.ERROR,
             "fencing %s (%s): %s",
@@ -349,21 +232,3 @@ class Fencer:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-
-    # --- history -------------------------------------------------------------------------
-
-    @property
-    def entries(self) -> tuple[HistoryEntry, ...]:
-        return self._entries
-
-    def history(self) -> list[dict[str, object]]:
-        """Oldest first, as ``vigilctl fence history --json`` prints it."""
-        return [e.as_dict() for e in self._entries]
-
-
-def _last_error(out: ProcOutcome) -> str:
-    """The most telling line an agent wrote: its last ERROR line, else its last line."""
-    lines = [ln.strip() for ln in (out.stderr + "\n" + out.stdout).splitlines() if ln.strip()]
-    errors = [ln for ln in lines if "ERROR" in ln or "Failed" in ln]
-    line = (errors or lines or ["no output"])[-1]
-    return re.sub(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ ", "", line)[:200]

@@ -21,12 +21,14 @@ import yaml
 
 from ..cli.loopback import poweroff
 from ..client import call
+from ..core import defaults as D
 from ..errors import VigilError
 
 
 class LoopCluster:
     def __init__(self, base: Path, size: int = 3, name: str = "test",
-                 heartbeat_interval_ms: int = 200, deadtime_ms: int = 1000,
+                 heartbeat_interval_ms: int = D.HEARTBEAT_INTERVAL_MS,
+                 deadtime_ms: int = D.DEADTIME_MS,
                  port: int | None = None, log_level: str = "debug",
                  config_hook: Callable[[str, dict[str, Any]], None] | None = None) -> None:
         self.base = base
@@ -39,6 +41,9 @@ class LoopCluster:
         self.log_level = log_level
         self.config_hook = config_hook  # edits a node's config dict before it is written
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        # node -> the directory holding the ``vigil`` package it runs (another version,
+        # for mixed-version tests); default: this checkout's
+        self.package_roots: dict[str, Path] = {}
         self.base.mkdir(parents=True, exist_ok=True)
         self.authkey = base / "authkey"
         if not self.authkey.exists():  # owner-only from the start, as vigilctl keygen does
@@ -90,7 +95,7 @@ class LoopCluster:
             self.procs[node] = subprocess.Popen(
                 [sys.executable, "-m", "vigil.cli.vigild", "--config",
                  str(self.config_path(node))],
-                stdout=log, stderr=subprocess.STDOUT, env=_env())
+                stdout=log, stderr=subprocess.STDOUT, env=_env(self.package_roots.get(node)))
         for node in nodes or self.names:
             sock = self.socket(node)
             self.wait(sock.exists, 15, f"{node} control socket")
@@ -177,9 +182,9 @@ class LoopCluster:
         return "\n".join(out)
 
 
-def _env() -> dict[str, str]:
+def _env(root: Path | None = None) -> dict[str, str]:
     env = dict(os.environ)
-    pkg_root = str(Path(__file__).resolve().parents[2])
+    pkg_root = str(root or Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = pkg_root + (os.pathsep + env["PYTHONPATH"]
                                     if env.get("PYTHONPATH") else "")
     return env

@@ -46,6 +46,7 @@ from typing import Any, Literal
 import yaml
 
 from ..cli.loopback import node_pids
+from ..core import defaults as D
 from .loop import LoopCluster
 from .relay import OFFLOADS_OFF, Direction
 
@@ -410,7 +411,8 @@ class NetnsCluster(LoopCluster):
     """
 
     def __init__(self, base: Path, size: int = 3, name: str = "test",
-                 heartbeat_interval_ms: int = 200, deadtime_ms: int = 1000,
+                 heartbeat_interval_ms: int = D.HEARTBEAT_INTERVAL_MS,
+                 deadtime_ms: int = D.DEADTIME_MS,
                  port: int | None = 5486, log_level: str = "info",
                  config_extra: dict[str, Any] | None = None,
                  transport_mode: Literal["multicast", "unicast"] = "multicast") -> None:

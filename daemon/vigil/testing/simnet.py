@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core import cib as C
+from ..core import defaults as D
 from ..core.controller import ClusterSpec, Controller
 from ..core.events import (
     AgentDone,
@@ -31,6 +32,7 @@ from ..core.events import (
     PeerMessage,
     Persist,
     Reply,
+    Saved,
     Send,
     Tick,
 )
@@ -42,6 +44,7 @@ class NetConfig:
     loss: float = 0.0  # probability a heartbeat datagram is lost
     delay_ms: tuple[int, int] = (0, 5)  # uniform one-way delay (reordering when wide)
     duplicate: float = 0.0  # probability a datagram arrives twice
+    node_loss: dict[int, float] = field(default_factory=dict)  # node -> loss on its links
 
 
 @dataclass
@@ -50,6 +53,7 @@ class SimNode:
     paused_until_ms: int = 0
     persisted: list[tuple[int, int, int]] = field(default_factory=list)
     running: set[str] = field(default_factory=set)  # resources started here (fake executor)
+    disk_error: str | None = None  # every save fails with this (a full disk, say)
     alive: bool = True
 
 
@@ -57,7 +61,8 @@ class SimCluster:
     TICK_MS = 50
 
     def __init__(self, size: int = 3, seed: int = 0, net: NetConfig | None = None,
-                 heartbeat_interval_ms: int = 200, deadtime_ms: int = 1000,
+                 heartbeat_interval_ms: int = D.HEARTBEAT_INTERVAL_MS,
+                 deadtime_ms: int = D.DEADTIME_MS,
                  **spec_extra: Any) -> None:
         self.rng = random.Random(seed)
         self.net = net or NetConfig()
@@ -71,8 +76,8 @@ class SimCluster:
         self.nodes: dict[int, SimNode] = {}
         for i in names:
             spec = ClusterSpec("sim", i, names, {n: 1 for n in names},
-                               heartbeat_interval_ms, deadtime_ms, join_timeout_ms=2000,
-                               **spec_extra)
+                               heartbeat_interval_ms, deadtime_ms,
+                               join_timeout_ms=D.JOIN_TIMEOUT_MS, **spec_extra)
             self.nodes[i] = SimNode(Controller(spec, incarnation=1, cib=None, now_ms=0))
 
     # ------------------------------------------------------------------ faults
@@ -139,7 +144,9 @@ class SimCluster:
                     continue
                 copies = 2 if self.rng.random() < self.net.duplicate else 1
                 for _ in range(copies):
-                    if self.rng.random() < self.net.loss:
+                    loss = max(self.net.loss, self.net.node_loss.get(src, 0.0),
+                               self.net.node_loss.get(dst, 0.0))
+                    if self.rng.random() < loss:
                         continue
                     delay = self.rng.randint(*self.net.delay_ms)
                     self._at(self.now_ms + delay, dst,
@@ -150,7 +157,9 @@ class SimCluster:
                 self._at(self.now_ms + self.net.delay_ms[1] + 1, cmd.node_id,
                          PeerMessage(src, cmd.msg, node.ctrl.incarnation))
         elif isinstance(cmd, Persist):
-            node.persisted.append(cmd.version)
+            if node.disk_error is None:
+                node.persisted.append(cmd.version)
+            self._at(self.now_ms, src, Saved(cmd.version, node.disk_error))
         elif isinstance(cmd, Execute):
             action = cmd.action
             rsc = action.rsc or ""

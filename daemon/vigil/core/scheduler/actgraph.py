@@ -15,6 +15,18 @@ Rules (Pacemaker 2.1.5 ordering semantics)
   ``PROMOTED_IMPLIES_FIRST`` then required on a Promoted resource -> first required
   ``ONE_OR_MORE``    then runnable only if at least one first is runnable (clones)
   ``SAME_NODE``      the ordering only holds between actions on the same node
+  ``IMPLIES_FIRST_MIGRATABLE`` (live migration) then not migrate-runnable or unrunnable
+                     -> first unrunnable; then required -> first required
+  ``PSEUDO_LEFT``    (migrate_from -> start) first unrunnable -> then is a real start,
+                     no longer part of a migration
+  ``APPLY_FIRST_NON_MIGRATABLE`` the ordering is only an input of then when first is not
+                     part of a migration (graph inputs only)
+  ``INTERLEAVED``    between two interleaved clones: their instances carry the flags (see
+                     :mod:`.interleave`), this ordering only orders the graph
+
+* A resource action may be *migrate-runnable*: it is part of a live migration that may
+  still happen. Orderings clear it (``RUNNABLE_LEFT``, ``IMPLIES_FIRST``, ``RESTART``); a
+  required first that is migrate-runnable does not make ``IMPLIES_THEN`` thens required.
 
 * Propagation runs to a fixpoint with a work list (flags only ever move one way, except
   ONE_OR_MORE counting), so the result does not depend on processing order.
@@ -37,6 +49,10 @@ IMPLIES_THEN_PRINTED = 1 << 9
 IMPLIES_FIRST_PRINTED = 1 << 10
 SERIALIZE = 1 << 11
 PRESERVE = 1 << 12
+IMPLIES_FIRST_MIGRATABLE = 1 << 13
+PSEUDO_LEFT = 1 << 14
+APPLY_FIRST_NON_MIGRATABLE = 1 << 15
+INTERLEAVED = 1 << 16
 
 
 class Act:
@@ -46,6 +62,7 @@ class Act:
         "seq", "key", "rid", "task", "node", "interval_ms", "optional", "runnable",
         "pseudo", "kind", "target_rc", "before", "after", "reason", "implied",
         "required_before", "runnable_count", "print_always", "role_promoted", "meta",
+        "migrate_runnable",
     )
 
     def __init__(self, seq: int, key: str, rid: str | None, task: str, node: str | None,
@@ -70,6 +87,7 @@ class Act:
         self.print_always = False
         self.role_promoted = False
         self.meta: tuple[tuple[str, str], ...] = ()  # extra agent meta (notifications)
+        self.migrate_runnable = False
 
     def __repr__(self) -> str:
         flags = ("" if self.optional else "R") + ("" if self.runnable else "U") + \

@@ -17,6 +17,9 @@ Rules (Pacemaker 2.1.5 ``native_create_actions``)
   A role-specific monitor that no longer matches the role is cancelled.
 * Probes (``monitor`` interval 0, expecting 7) run on every online, clean node where the
   resource's state is unknown; starts wait for them.
+* Active on several nodes: stopped everywhere and started once (``multiple-active``
+  stop_start), left alone (block), or, with ``stop_unexpected``, stopped everywhere but
+  on its assigned node (its start there is a pseudo action).
 * A resource whose definition changed (``restart_on``, see :mod:`.definition`) gets one
   required start: Pacemaker creates it without a node, and the first start asked for takes
   it, wherever that is. Ordering then requires the stop ("restart") and restarts what is
@@ -29,7 +32,10 @@ from __future__ import annotations
 
 from . import recurring
 from .actgraph import (
+    IMPLIES_FIRST_PRINTED,
     IMPLIES_THEN,
+    IMPLIES_THEN_PRINTED,
+    NONE,
     OPTIONAL,
     PROMOTED_IMPLIES_FIRST,
     RESTART,
@@ -38,7 +44,9 @@ from .actgraph import (
     ActionGraph,
 )
 from .assign import Assignment
+from .clone_actions import probe_clone
 from .history import PROMOTED, STARTED, STOPPED, UNKNOWN, UNPROMOTED
+from .migration import can_migrate, create_migration
 from .notify import NotifyData
 from .scores import INFINITY
 from .state import ClusterState, requirement
@@ -82,6 +90,11 @@ class ActionBuilder:
         self.forced_starts = {rid for rid, r in state.resources.items() if r.restart_on}
         self.notify_data: list[NotifyData] = []  # clone notifications (see .notify)
         self.notify_fenced: list[NotifyData] = []
+        self.continuing: dict[str, str] = {}  # partial migrations that continue: target
+        self.dangling: set[int] = set()  # stops of completed migrations' sources
+        self.inhibited: set[str] = set()  # interleaved instances left without a partner
+        # multiple-active=stop_unexpected, while restarting: the node where it stays
+        self.expected: dict[str, str] = {}
 
     # -- RscInfo -------------------------------------------------------------------------
     def kind(self, rid: str) -> str:
@@ -191,9 +204,11 @@ class ActionBuilder:
         firsts = self.g.rsc_actions(first_rid, first_task)
         if not firsts:
             role = self.role_now.get(first_rid, STOPPED)
-            if first_task == "stop" and not self.state.resources[first_rid].running:
+            if first_rid == then_rid:
                 return
-            if first_task == "demote" and role != PROMOTED:
+            if first_task == "stop" and role == STOPPED:
+                return
+            if first_task == "demote" and role == UNPROMOTED:
                 return
             firsts = [self.g.add_detached(op_key(first_rid, first_task), first_rid, first_task)]
         thens = self.g.rsc_actions(then_rid, then_task)
@@ -213,10 +228,14 @@ class ActionBuilder:
 
     # -- primitives ----------------------------------------------------------------------
     def find_active_on(self, rid: str) -> tuple[str | None, int]:
-        running = self.state.resources[rid].running
+        rsc = self.state.resources[rid]
+        running = rsc.running
         clean = [n for n in running if self.state.nodes[n].online
                  and not self.state.nodes[n].unclean]
         current = clean[0] if clean else (running[0] if running else None)
+        if rsc.partial_migration is not None:  # a partial migration's source comes first
+            source = rsc.partial_migration[0]
+            current = source if source in running else (running[0] if running else None)
         return current, len(running)
 
     def step(self, rid: str, role: int, nxt: int, node: str | None, optional: bool) -> bool:
@@ -224,12 +243,17 @@ class ActionBuilder:
         rsc = self.state.resources[rid]
         if name == "stop":
             for n in rsc.running:
-                act = self.rsc_action(rid, "stop", n, optional)
+                target = self.continuing.get(rid)
+                if (target is not None and n == target) or self.expected.get(rid) == n:
+                    continue  # the partial migration there continues, or it stays there
+                act = self.rsc_action(rid, "stop", n, optional and target is None)
                 if not self.managed(rid):
                     act.runnable = False
         elif name == "start":
             act = self.rsc_action(rid, "start", node, True)
-            if act.runnable and not optional:
+            if node is not None and self.expected.get(rid) == node:
+                act.pseudo = True
+            if act.runnable and not optional and self.managed(rid):
                 act.optional = False
         elif name == "promote":
             if node is None:
@@ -250,11 +274,21 @@ class ActionBuilder:
         chosen = self.asg.node.get(rid)
         next_role = self.next_role[rid]
         current, n_active = self.find_active_on(rid)
-        need_stop = need_promote = False
-        if n_active > 1:
+        need_stop = need_promote = migrate = False
+        for node in sorted(rsc.dangling_on):  # a completed migration's source
+            self.dangling.add(self.rsc_action(rid, "stop", node, False).seq)
+        moving = current is not None and chosen is not None and current != chosen
+        if moving and current is not None and chosen is not None:
+            migrate = next_role >= STARTED and can_migrate(self, rid, current, chosen)
+        partial = rsc.partial_migration
+        if partial is not None and migrate and n_active == 2 and partial == (current, chosen):
+            self.continuing[rid] = partial[1]
+        elif partial is not None:  # it cannot continue: recover
+            need_stop, migrate = True, False
+        elif n_active > 1:
             mode = (rsc.meta.get("multiple-active") or "stop_start").lower()
             need_stop = mode != "block"
-        if current is not None and chosen is not None and current != chosen:
+        if moving:
             need_stop = True
         elif rsc.failed and self.managed(rid):
             if rsc.stop_needed:
@@ -268,6 +302,9 @@ class ActionBuilder:
             if not restart.optional:
                 need_stop = True
         role = rsc.role
+        if n_active > 1 and partial is None and next_role > STOPPED and chosen is not None \
+                and (rsc.meta.get("multiple-active") or "").lower() == "stop_unexpected":
+            self.expected[rid] = chosen  # stays there: only the other copies stop
         while role != STOPPED:
             nxt = STATE_MATRIX[role][STOPPED]
             if not self.step(rid, role, nxt, current, not need_stop):
@@ -279,6 +316,7 @@ class ActionBuilder:
             if not self.step(rid, role, nxt, chosen, not required):
                 break
             role = nxt
+        self.expected.pop(rid, None)
         role = rsc.role
         while role != next_role:
             nxt = STATE_MATRIX[role][next_role]
@@ -291,6 +329,8 @@ class ActionBuilder:
         if next_role != STOPPED or not self.managed(rid):
             start = self.rsc_action(rid, "start", chosen, True)
         recurring.create(self, rid, start, chosen)
+        if migrate and current is not None and chosen is not None:
+            create_migration(self, rid, current, chosen, rid in self.continuing)
 
     def in_maintenance(self, rid: str) -> bool:
         meta = self.state.resources[rid].meta
@@ -323,8 +363,6 @@ class ActionBuilder:
                 self.probe(c, node)
             return
         if rsc.kind == "clone":
-            from .clone_actions import probe_clone
-
             probe_clone(self, rid, node)
             return
         self.probe_primitive(rid, node, rid)
@@ -352,8 +390,6 @@ class ActionBuilder:
             self.pseudo(rid, task)
 
     def group_constraints(self, rid: str) -> None:
-        from .actgraph import IMPLIES_FIRST_PRINTED, IMPLIES_THEN_PRINTED, NONE
-
         rsc = self.state.resources[rid]
         top = self.state.top_of(rid)
         promotable = top.kind == "clone" and top.spec.promotable
@@ -404,7 +440,13 @@ class ActionBuilder:
 
     def primitive_constraints(self, rid: str) -> None:
         rsc = self.state.resources[rid]
-        self.order_keys(rid, "stop", rid, "start", OPTIONAL | IMPLIES_THEN | RESTART)
+        stops = self.g.rsc_actions(rid, "stop")
+        if not stops:
+            self.order_keys(rid, "stop", rid, "start", OPTIONAL | IMPLIES_THEN | RESTART)
+        for stop in stops:
+            # a dangling migration's stop does not require the start
+            flags = OPTIONAL | RESTART | (0 if stop.seq in self.dangling else IMPLIES_THEN)
+            self.order_to_key(stop, rid, "start", flags)
         top = self.state.top_of(rid)
         if (top.kind == "clone" and top.spec.promotable) or rsc.role > UNPROMOTED:
             self.order_keys(rid, "demote", rid, "stop", PROMOTED_IMPLIES_FIRST)

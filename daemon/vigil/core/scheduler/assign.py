@@ -26,10 +26,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from . import scores
+from .clones import allocate_clone, apply_clone_primary
 from .colocation import Coloc, Colocations, build_colocations
 from .history import PROMOTED, STOPPED, UNKNOWN
 from .placement import Scores
 from .state import ClusterState
+from .utilization import assignment_order, ban_insufficient_capacity
 
 INF = scores.INFINITY
 INFINITY_HACK = INF * -100
@@ -45,6 +47,9 @@ class Assignment:
     shown_scores: Mapping[str, Mapping[str, Mapping[str, int]]] = field(default_factory=dict)
     promoted: frozenset[str] = frozenset()
     colocations: Colocations | None = None
+    # final allowed scores and resources per node (for interleaved instance pairing)
+    allowed: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    num_assigned: Mapping[str, int] = field(default_factory=dict)
 
 
 class Assigner:
@@ -106,11 +111,7 @@ class Assigner:
 
     # -- entry points ---------------------------------------------------------------
     def run(self) -> Assignment:
-        order = sorted(
-            enumerate(self.state.top),
-            key=lambda p: (-self.state.resources[p[1]].priority, p[0]),
-        )
-        for _, rid in order:
+        for rid in assignment_order(self, self.state.top):
             self.allocate(rid)
         for rid in self.state.resources:
             if self.next_role[rid] == UNKNOWN:
@@ -119,6 +120,7 @@ class Assigner:
         return Assignment(
             node=dict(self.assigned), next_role=dict(self.next_role), unmanaged=unmanaged,
             shown_scores=self.shown, promoted=frozenset(self.promoted), colocations=self.cols,
+            allowed=self.allowed, num_assigned=self.num_assigned,
         )
 
     def allocate(self, rid: str, prefer: str | None = None) -> str | None:
@@ -126,8 +128,6 @@ class Assigner:
         if kind == "group":
             return self.allocate_group(rid, prefer)
         if kind == "clone":
-            from .clones import allocate_clone
-
             return allocate_clone(self, rid, prefer)
         return self.allocate_primitive(rid, prefer)
 
@@ -190,8 +190,6 @@ class Assigner:
             return
         pri = self.state.resources[c.primary]
         if pri.kind == "clone":
-            from .clones import apply_clone_primary
-
             apply_clone_primary(self, rid, c)
             return
         if not self.role_filter(rid, c):
@@ -355,9 +353,9 @@ class Assigner:
                 result += 1 if cb[key] > 0 else 0
         return result
 
-    def sorted_nodes(self, rid: str) -> list[str]:
+    def sorted_nodes(self, rid: str, active: bool = True) -> list[str]:
         table = self.allowed[rid]
-        current = self.current_node(rid)
+        current = self.current_node(rid) if active else None
         strategy = self.state.options.placement_strategy
 
         def weight(n: str) -> int:
@@ -397,18 +395,10 @@ class Assigner:
         have = self.capacity[node]
         return all(have.get(k, 0) >= v for k, v in need.items())
 
-    def process_utilization(self, rid: str) -> None:
-        if self.state.options.placement_strategy == "default":
-            return
-        table = self.allowed[rid]
-        for n, w in list(table.items()):
-            if not self.can_run(n) or w < 0:
-                continue
-            if not self.has_capacity(n, rid):
-                table[n] = scores.add(w, -INF)
-
     def choose_node(self, rid: str, prefer: str | None) -> None:
-        self.process_utilization(rid)
+        most_free = ban_insufficient_capacity(self, rid)
+        if prefer is None:
+            prefer = most_free
         if rid not in self.provisional:
             return
         nodes = self.sorted_nodes(rid)

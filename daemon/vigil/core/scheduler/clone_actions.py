@@ -64,11 +64,13 @@ def _status(b: ActionBuilder, inst: str) -> tuple[bool, bool, bool]:
 def create_clone(b: ActionBuilder, rid: str) -> None:
     clone = b.state.resources[rid]
     any_start = any_stop = any_active = False
+    dependents_migrate = True  # unless an instance restarts
     for inst in clone.children:
         stopping, starting, active = _status(b, inst)
         any_start |= starting
         any_stop |= stopping
         any_active |= active
+        dependents_migrate &= not (stopping and starting)
     start = b.pseudo(rid, "start")
     start.optional = not any_start
     running = b.pseudo(rid, "running")
@@ -76,6 +78,7 @@ def create_clone(b: ActionBuilder, rid: str) -> None:
     running.runnable = any_active or any_start
     stop = b.pseudo(rid, "stop")
     stop.optional = not any_stop
+    stop.migrate_runnable = dependents_migrate
     stopped = b.pseudo(rid, "stopped")
     stopped.optional = not any_stop
     if clone.spec.promotable:

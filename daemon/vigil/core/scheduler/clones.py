@@ -19,10 +19,16 @@ Rules (Pacemaker 2.1.5)
 
 from __future__ import annotations
 
-from functools import cmp_to_key
+import dataclasses
 from typing import TYPE_CHECKING
 
 from . import scores
+from .history import PROMOTED, STOPPED, UNPROMOTED
+from .instances import failed as _failed
+from .instances import running_count as _running_count
+from .instances import sort_instances
+from .interleave import colocation_partner, interleaves_colocation
+from .promote import add_promotion_scores, set_instance_roles
 
 if TYPE_CHECKING:
     from .actions import ActionBuilder
@@ -52,63 +58,6 @@ def _update_score(a: Assigner, rid: str, node: str, score: int) -> None:
     table[node] = scores.add(table.get(node, 0), score)
     for c in a.state.resources[rid].children:
         _update_score(a, c, node, score)
-
-
-def _failed(a: Assigner, rid: str) -> bool:
-    return any(r.failed for r in a.state.leaves(rid))
-
-
-def _running_count(a: Assigner, rid: str) -> tuple[str | None, int]:
-    nodes: list[str] = []
-    for leaf in a.state.leaves(rid):
-        for n in leaf.running:
-            if n not in nodes:
-                nodes.append(n)
-    return (nodes[0] if nodes else None), len(nodes)
-
-
-def cmp_instance(a: Assigner, clone: str, r1: str, r2: str) -> int:
-    cur1, n1 = _running_count(a, r1)
-    cur2, n2 = _running_count(a, r2)
-    if n1 > 0 and n2 > 0 and n1 != n2:
-        return -1 if n1 < n2 else 1
-    node1, node2 = cur1, cur2
-    can1 = can2 = True
-    if node1 is not None and a.allowed[r1].get(node1, -INF) < 0:
-        node1, can1 = None, False
-    if node2 is not None and a.allowed[r2].get(node2, -INF) < 0:
-        node2, can2 = None, False
-    if can1 != can2:
-        return -1 if can1 else 1
-    p1 = a.instance_priority.get(r1, a.state.resources[r1].priority)
-    p2 = a.instance_priority.get(r2, a.state.resources[r2].priority)
-    if p1 != p2:
-        return -1 if p1 > p2 else 1
-    if node1 is None and node2 is None:
-        return 0
-    if node1 is None or node2 is None:
-        return 1 if node1 is None else -1
-    c1, c2 = a.can_run(node1), a.can_run(node2)
-    if c1 != c2:
-        return -1 if c1 else 1
-    par = a.allowed[clone]
-    if (node1 in par) != (node2 in par):
-        return -1 if node1 in par else 1
-    counts = a.clone_count.get(clone, {})
-    k1, k2 = counts.get(node1, 0), counts.get(node2, 0)
-    if k1 != k2:
-        return -1 if k1 < k2 else 1
-    f1, f2 = _failed(a, r1), _failed(a, r2)
-    if f1 != f2:
-        return 1 if f1 else -1
-    return -1 if r1 < r2 else 1 if r1 > r2 else 0
-
-
-def sort_instances(a: Assigner, clone: str, ids: list[str]) -> list[str]:
-    def cmp(x: str, y: str) -> int:
-        return cmp_instance(a, clone, x, y)
-
-    return sorted(ids, key=cmp_to_key(cmp))
 
 
 def _append_parent_colocations(a: Assigner, clone: str, inst: str, all_coloc: bool) -> None:
@@ -213,8 +162,6 @@ def _distribute(a: Assigner, clone: str, children: list[str]) -> None:
 def _unassign(a: Assigner, rid: str) -> None:
     a.provisional.discard(rid)
     a.assigned[rid] = None
-    from .history import STOPPED
-
     a.next_role[rid] = STOPPED
     for c in a.state.resources[rid].children:
         _unassign(a, c)
@@ -225,8 +172,6 @@ def allocate_clone(a: Assigner, rid: str, prefer: str | None) -> str | None:
         return None
     clone = a.state.resources[rid]
     if clone.spec.promotable:
-        from .promote import add_promotion_scores
-
         add_promotion_scores(a, rid)
     a.allocating.add(rid)
     for c in list(a.cols.this_with.get(rid, [])):
@@ -243,8 +188,6 @@ def allocate_clone(a: Assigner, rid: str, prefer: str | None) -> str | None:
     children = sort_instances(a, rid, list(clone.children))
     _distribute(a, rid, children)
     if clone.spec.promotable:
-        from .promote import set_instance_roles
-
         set_instance_roles(a, rid)
     a.allocating.discard(rid)
     a.provisional.discard(rid)
@@ -261,8 +204,6 @@ def instance_node(a: Assigner, rid: str) -> str | None:
 
 def apply_clone_primary(a: Assigner, rid: str, c: Coloc) -> None:
     """``rid`` (dependent) is colocated with the clone ``c.primary``."""
-    from .history import PROMOTED, UNPROMOTED
-
     clone = a.state.resources[c.primary]
     if c.primary in a.provisional:
         return
@@ -280,9 +221,19 @@ def apply_clone_primary(a: Assigner, rid: str, c: Coloc) -> None:
         if c.score >= INF and (c.dependent_role != PROMOTED or c.primary_role != PROMOTED):
             _exclude(a, rid, nodes)
         return
+    if interleaves_colocation(a, c.dependent, c.primary):
+        other = colocation_partner(a, rid, c.primary)
+        if other is not None:
+            paired = dataclasses.replace(c, primary=other)
+            if a.role_filter(rid, paired):
+                a.colocation_match(rid, paired, instance_node(a, other))
+        elif c.score >= INF:
+            a.assign(rid, None, force=True)
+        return
     nodes = [n for n in (instance_node(a, i) for i in clone.children) if n is not None]
-    if c.score >= INF:
-        _exclude(a, rid, nodes)
+    if c.score >= INF:  # blocked instances do not count
+        _exclude(a, rid, [n for i in clone.children if (n := instance_node(a, i)) is not None
+                          and not any(leaf.blocked for leaf in a.state.leaves(i))])
         return
     for node in nodes:
         a.colocation_match(rid, c, node)

@@ -97,6 +97,7 @@ def parse_options(cib: Element, now_s: float) -> Options:
         placement_strategy=(props.get("placement-strategy") or "default").lower(),
         concurrent_fencing=flag("concurrent-fencing", False),
         startup_fencing=flag("startup-fencing", True),
+        have_watchdog=flag("have-watchdog", False),
         stop_orphan_resources=flag("stop-orphan-resources", True),
         stop_orphan_actions=flag("stop-orphan-actions", True),
         dc_uuid=cib.get("dc-uuid"),

@@ -32,6 +32,13 @@ from lxml import etree
 
 from . import scores
 from .definition import digest_changed
+from .migrate_history import (
+    MigrationEffects,
+    MigrationView,
+    migrate_from_failure,
+    migrate_to_failure,
+    migrate_to_success,
+)
 from .model import OpSpec, RscSpec
 
 Element = etree._Element
@@ -66,6 +73,10 @@ class OpRecord:
     secure_digest: str | None = None
     secure_params: str | None = None
     feature_set: str | None = None
+    on_node: str | None = None
+    migrate_source: str | None = None
+    migrate_target: str | None = None
+    magic: str | None = None
 
     @property
     def is_probe(self) -> bool:
@@ -112,6 +123,7 @@ class NodeHistory:
     check_ops: list[OpRecord] = field(default_factory=list)
     clear_failcount: bool = False
     known: bool = False
+    migrations: list[MigrationEffects] = field(default_factory=list)
 
 
 def _int(text: str | None, default: int) -> int:
@@ -142,7 +154,9 @@ def parse_op(el: Element, rsc_id: str, order: int) -> OpRecord:
         last_rc_change=_int(lrc, 0) if lrc is not None else None,
         exit_reason=el.get("exit-reason", ""), order=order, digest=el.get("op-digest"),
         secure_digest=el.get("op-secure-digest"), secure_params=el.get("op-secure-params"),
-        feature_set=el.get("crm_feature_set"),
+        feature_set=el.get("crm_feature_set"), on_node=el.get("on_node"),
+        migrate_source=el.get("migrate_source"), migrate_target=el.get("migrate_target"),
+        magic=el.get("transition-magic"),
     )
 
 
@@ -209,6 +223,7 @@ class HistoryContext:
     now_s: float
     managed: bool = True
     default_timeout_ms: int = 20000
+    migration: MigrationView | None = None
 
 
 def _expired(op: OpRecord, ctx: HistoryContext, h: NodeHistory) -> bool:
@@ -269,7 +284,14 @@ def _clear_past_failure(h: NodeHistory) -> None:
     h.clear_next_role = True
 
 
-def _succeeded(op: OpRecord, rc: int, h: NodeHistory, last_failure_key: str | None) -> None:
+def _migration(h: NodeHistory, fx: MigrationEffects) -> None:
+    if fx.role is not None:
+        h.role = fx.role
+    h.migrations.append(fx)
+
+
+def _succeeded(op: OpRecord, rc: int, h: NodeHistory, last_failure_key: str | None,
+               ctx: HistoryContext | None = None) -> None:
     task = op.task
     if rc == 7:
         _clear_past_failure(h)
@@ -280,9 +302,12 @@ def _succeeded(op: OpRecord, rc: int, h: NodeHistory, last_failure_key: str | No
             h.role = PROMOTED
         elif h.role < STARTED:
             h.role = STARTED
-    elif task == "start":
+    elif task in ("start", "migrate_from"):
         h.role = STARTED
         _clear_past_failure(h)
+    elif task == "migrate_to":
+        if ctx is not None and ctx.migration is not None:
+            _migration(h, migrate_to_success(ctx.migration, ctx.node, op))
     elif task == "stop":
         h.role = STOPPED
         _clear_past_failure(h)
@@ -312,6 +337,9 @@ def _failed(op: OpRecord, outcome: str, ctx: HistoryContext, h: NodeHistory) -> 
         h.on_fail = of
     if op.task == "stop":
         h.ban_node = True
+    elif op.task in ("migrate_to", "migrate_from") and ctx.migration is not None:
+        unpack = migrate_to_failure if op.task == "migrate_to" else migrate_from_failure
+        _migration(h, unpack(ctx.migration, ctx.node, op))
     elif op.task == "promote":
         h.role = PROMOTED
     elif op.task == "demote":
@@ -354,7 +382,7 @@ def summarize(ops: Sequence[OpRecord], ctx: HistoryContext) -> NodeHistory:
         if op.status == CANCELLED:
             continue
         if op.status == PENDING or op.call_id == -1:
-            if op.task in ("start", "migrate_to", "migrate_from"):
+            if op.task == "start":
                 h.start_pending = True
                 h.role = max(h.role, STARTED)
             elif op.task == "promote":
@@ -370,7 +398,7 @@ def summarize(ops: Sequence[OpRecord], ctx: HistoryContext) -> NodeHistory:
         else:
             outcome = "hard" if op.status in (5, 7) else "fatal" if op.status == 6 else "error"
         if outcome == "done":
-            _succeeded(op, op.rc, h, last_failure_key)
+            _succeeded(op, op.rc, h, last_failure_key, ctx)
             continue
         if expired:
             if op.interval_ms > 0:
@@ -384,7 +412,7 @@ def summarize(ops: Sequence[OpRecord], ctx: HistoryContext) -> NodeHistory:
                 call_id=op.call_id, last_rc_change=op.last_rc_change,
             ))
             h.failure_ignored = True
-            _succeeded(op, target, h, None)
+            _succeeded(op, target, h, None, ctx)
             continue
         _failed(op, outcome, ctx, h)
     h.known = h.role != UNKNOWN

@@ -30,6 +30,8 @@ class Options:
     placement_strategy: str = "default"
     concurrent_fencing: bool = False
     startup_fencing: bool = True
+    # have-watchdog (SBD): watchdog self-fencing counts as a fence device
+    have_watchdog: bool = False
     stop_orphan_resources: bool = True
     stop_orphan_actions: bool = True
     dc_uuid: str | None = None

@@ -26,6 +26,7 @@ from .actgraph import (
     IMPLIES_FIRST,
     IMPLIES_THEN,
     IMPLIES_THEN_PRINTED,
+    INTERLEAVED,
     ONE_OR_MORE,
     OPTIONAL,
     RUNNABLE_LEFT,
@@ -34,6 +35,8 @@ from .actgraph import (
 )
 from .actions import ActionBuilder, op_key
 from .colocation import resolve
+from .interleave import interleaves_order, order_interleaved
+from .migration import order_equivalents
 from .model import OrderSpec
 
 INVERT = {"start": "stop", "stop": "start", "promote": "demote", "demote": "promote",
@@ -116,12 +119,21 @@ def apply_user_orders(b: ActionBuilder) -> None:
                 _order_into(b, first, _first_task(b, first, spec.first_action), gate)
             b.order_to_key(gate, then, spec.then_action, flags | RUNNABLE_LEFT)
         else:
-            b.order_keys(first, _first_task(b, first, spec.first_action), then,
-                         spec.then_action, flags)
+            _order(b, first, _first_task(b, first, spec.first_action), then,
+                   spec.then_action, flags)
         if spec.symmetrical and spec.kind != "Serialize":
             inv_first = INVERT.get(spec.then_action)
             inv_then = INVERT.get(spec.first_action)
             if inv_first is None or inv_then is None:
                 continue
             flags = order_flags(spec.kind, inv_first, "inverse")
-            b.order_keys(then, _first_task(b, then, inv_first), first, inv_then, flags)
+            _order(b, then, _first_task(b, then, inv_first), first, inv_then, flags)
+
+
+def _order(b: ActionBuilder, first: str, first_task: str, then: str, then_task: str,
+           flags: int) -> None:
+    if interleaves_order(b, first, then, then_task):
+        order_interleaved(b, first, first_task, then, then_task, flags)
+        flags |= INTERLEAVED
+    b.order_keys(first, first_task, then, then_task, flags)
+    order_equivalents(b, first, first_task, then, then_task)

@@ -21,8 +21,8 @@ from functools import cmp_to_key
 from typing import TYPE_CHECKING
 
 from . import scores
-from .clones import cmp_instance
 from .history import PROMOTED, STOPPED, UNKNOWN, UNPROMOTED
+from .instances import cmp_instance
 from .unpack import strip_instance
 
 if TYPE_CHECKING:

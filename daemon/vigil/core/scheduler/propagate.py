@@ -15,10 +15,13 @@ from typing import Protocol
 from .actgraph import (
     ASYMMETRICAL,
     IMPLIES_FIRST,
+    IMPLIES_FIRST_MIGRATABLE,
     IMPLIES_THEN,
+    INTERLEAVED,
     NONE,
     ONE_OR_MORE,
     PROMOTED_IMPLIES_FIRST,
+    PSEUDO_LEFT,
     RESTART,
     RUNNABLE_LEFT,
     SAME_NODE,
@@ -28,7 +31,7 @@ from .actgraph import (
 )
 from .history import PROMOTED, STARTED, STOPPED
 
-OPT, RUN = 1, 2
+OPT, RUN, MIG = 1, 2, 4
 ATOMIC = {"running": "start", "stopped": "stop", "promoted": "promote", "demoted": "demote"}
 
 
@@ -44,7 +47,9 @@ class RscInfo(Protocol):
 
 
 def _flags(a: Act) -> int:
-    return (OPT if a.optional else 0) | (RUN if a.runnable else 0)
+    """A primitive action's flags; collective summaries never carry MIG."""
+    return (OPT if a.optional else 0) | (RUN if a.runnable else 0) | \
+        (MIG if a.migrate_runnable else 0)
 
 
 class Propagator:
@@ -155,14 +160,29 @@ class Propagator:
     def native_update(self, first: Act, then: Act, flags: int, filt: int, typ: int) -> None:
         if typ & ASYMMETRICAL and then.rid is not None:
             self.asymmetric(first, then)
-        if typ & IMPLIES_FIRST and filt & OPT and not flags & OPT:
-            first.optional = False
+        if typ & IMPLIES_FIRST and not then.optional:
+            if filt & OPT and not flags & OPT:
+                first.optional = False
+            if flags & MIG and not then.migrate_runnable:
+                first.migrate_runnable = False
         if typ & PROMOTED_IMPLIES_FIRST and filt & OPT and not then.optional and \
                 then.rid is not None and self.info.role(then.rid) == PROMOTED:
             first.optional = False
+            if not then.migrate_runnable:
+                first.migrate_runnable = False
+        if typ & IMPLIES_FIRST_MIGRATABLE and filt & OPT:
+            if not (then.migrate_runnable and then.runnable):
+                first.runnable = False
+            if not then.optional:
+                first.optional = False
+        if typ & PSEUDO_LEFT and filt & OPT and not first.runnable:
+            then.migrate_runnable = False
+            then.pseudo = False
         if typ & RUNNABLE_LEFT and filt & RUN and then.runnable and not flags & RUN:
             then.runnable = False
-        if typ & IMPLIES_THEN and filt & OPT and then.optional and not flags & OPT:
+            then.migrate_runnable = False
+        if typ & IMPLIES_THEN and filt & OPT and then.optional and not flags & OPT \
+                and not first.migrate_runnable:
             then.optional = False
         if typ & RESTART:
             self.restart(first, then, filt)
@@ -194,12 +214,16 @@ class Propagator:
             first.optional = False
         if not then.optional:
             first.optional = False
+        if not then.migrate_runnable:
+            first.migrate_runnable = False
         if not first.optional and not first.runnable:
             then.runnable = False
 
     # -- one ordering ----------------------------------------------------------------
     def graph_update(self, edge: Edge, first_flags: int, then_flags: int) -> None:
         first, then, typ = edge.first, edge.then, edge.flags
+        if typ & INTERLEAVED:
+            return
         node = then.node
         if typ & IMPLIES_THEN:
             if then.rid is not None:
@@ -210,8 +234,8 @@ class Propagator:
             self.update_rsc(first, then, node, first_flags, OPT | RUN, RESTART)
         if typ & IMPLIES_FIRST:
             # Pacemaker 2.1.5 tests the *first* action's own flags here (upstream marks it
-            # "Should be then_flags?"), so in practice this never changes anything; kept
-            # literal for parity
+            # "Should be then_flags?"), so this never makes first required; kept literal
+            # for parity. It does end first's part in a live migration (MIG).
             if first.rid is not None:
                 self.native_update(first, then, first_flags, OPT, IMPLIES_FIRST)
             elif not first_flags & OPT and first.optional:
@@ -226,6 +250,10 @@ class Propagator:
                 self.update_rsc(first, then, node, first_flags, RUN, RUNNABLE_LEFT)
             elif not first_flags & RUN and then.runnable:
                 then.runnable = False
+        if typ & IMPLIES_FIRST_MIGRATABLE and then.rid is not None:
+            self.update_rsc(first, then, node, first_flags, OPT, IMPLIES_FIRST_MIGRATABLE)
+        if typ & PSEUDO_LEFT and then.rid is not None:
+            self.update_rsc(first, then, node, first_flags, OPT, PSEUDO_LEFT)
         if typ & ASYMMETRICAL and then.rid is not None:
             self.update_rsc(first, then, node, first_flags, RUN, ASYMMETRICAL)
         if typ & (IMPLIES_THEN | IMPLIES_FIRST | RESTART) and first.rid is not None \

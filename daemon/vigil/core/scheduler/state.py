@@ -56,6 +56,11 @@ class Resource:
     clear_failcount_late: frozenset[str] = frozenset()
     # nodes whose history of this resource is deleted (orphan, or agent changed)
     cleanup_on: frozenset[str] = frozenset()
+    # live migration in the history (see migrate_history.py): (source, target) of a
+    # migrate_to without its migrate_from, sources still to stop, and "never migrate"
+    partial_migration: tuple[str, str] | None = None
+    dangling_on: frozenset[str] = frozenset()
+    no_migrate: bool = False
 
     @property
     def agent(self) -> Agent | None:

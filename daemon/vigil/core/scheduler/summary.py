@@ -3,8 +3,9 @@
 Rules (Pacemaker 2.1.5 ``rsc_action_default``)
 ----------------------------------------------
 * Unmanaged resources, and resources neither active nor assigned, get no line.
-* Same role before and after: nothing if the start is optional, "stop" if the start cannot
-  run, "move"/"recover" (failed) when the node changes, "recover" or "restart" in place.
+* Same role before and after: "migrate" with a runnable ``migrate_from``; nothing if the
+  start is optional, "stop" if the start cannot run, "move"/"recover" (failed) when the
+  node changes, "recover" or "restart" in place.
 * Otherwise: "stop" when going to Stopped or the start cannot run, "recover", "move",
   "restart" (required stop), "demote", "promote", "start".
 * Lines are ``<action> <rsc> <node>``, ``<action> <rsc> <from>-><to>``, with
@@ -70,7 +71,7 @@ class _Line:
 def rsc_lines(b: ActionBuilder, rid: str) -> list[str]:
     rsc = b.state.resources[rid]
     current, _ = b.find_active_on(rid)
-    nxt = b.asg.node.get(rid)
+    nxt = None if rid in b.inhibited else b.asg.node.get(rid)
     if current is None and rsc.orphan:
         return []
     if not b.managed(rid) or (current is None and nxt is None):
@@ -86,6 +87,9 @@ def rsc_lines(b: ActionBuilder, rid: str) -> list[str]:
     if ln.role == ln.next_role:
         if nxt is None:
             return []
+        migrate = _first(b.g.rsc_actions(rid, "migrate_from", nxt, any_node=False))
+        if migrate is not None and current is not None and migrate.runnable:
+            return [ln.item("migrate", current, nxt, start)]
         if start is None or start.optional:
             if demote is not None and promote is not None and not demote.optional \
                     and not promote.optional:

@@ -18,8 +18,9 @@ from collections.abc import Mapping
 from vigil.core.graph import Action, Agent, Transition
 
 from . import scores
-from .actgraph import NONE, Act
+from .actgraph import APPLY_FIRST_NON_MIGRATABLE, NONE, OPTIONAL, Act
 from .actions import ActionBuilder
+from .clone_actions import clone_constraints, create_clone
 from .fencing import clear_failcounts, schedule_fencing
 from .history import PROMOTED, STOPPED, UNPROMOTED
 from .notify import create_fencing_notifications, create_notifications
@@ -42,8 +43,6 @@ def create_all(b: ActionBuilder) -> list[str]:
         elif rsc.kind == "group":
             b.group_constraints(rsc.id)
         elif rsc.kind == "clone":
-            from .clone_actions import clone_constraints
-
             clone_constraints(b, rsc.id)
     for probe, top, flags in b.probe_orders:
         b.order_to_key(probe, top, "start", flags)
@@ -66,8 +65,6 @@ def _create(b: ActionBuilder, rid: str) -> None:
     if rsc.kind == "group":
         b.create_group(rid)
     else:
-        from .clone_actions import create_clone
-
         create_clone(b, rid)
 
 
@@ -155,9 +152,11 @@ def graph_actions(b: ActionBuilder) -> tuple[Action, ...]:
     def inputs(a: Act, depth: int = 0) -> frozenset[int]:
         out: set[int] = set()
         for e in a.before:
-            if e.flags == NONE:
-                continue
             f = e.first
+            if e.flags == NONE or (f.migrate_runnable and (
+                    e.flags & APPLY_FIRST_NON_MIGRATABLE
+                    or (e.flags == OPTIONAL and f.task == "stop"))):
+                continue  # an ordering that does not hold during a migration
             if f.seq in ids:
                 out.add(ids[f.seq])
             elif f.pseudo and f.runnable and depth < 50:

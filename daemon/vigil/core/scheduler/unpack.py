@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
@@ -43,6 +43,7 @@ from .history import (
     sorted_ops,
     summarize,
 )
+from .migrate_history import MigrationView, apply_effects, source_role, view_for
 from .model import Config, RscSpec
 from .nodes import NodeState, find_node_states, node_state
 from .state import ClusterState, Resource, target_role
@@ -71,6 +72,7 @@ class _Builder:
         self.failed_ops: list[FailedOp] = []
         self.node_updates: dict[str, dict[str, Any]] = {}
         self.fail_tables: dict[str, dict[str, tuple[int, int]]] = {}
+        self.migration_view: Callable[[str], MigrationView] | None = None
 
     # -- resource tree -------------------------------------------------------------
     def meta_for(self, spec: RscSpec, parent_meta: Mapping[str, str]) -> dict[str, str]:
@@ -102,7 +104,8 @@ class _Builder:
             "banned_nodes": set(), "ban_all": False, "active_recurring": set(),
             "reschedule": set(), "cancels": [], "clear_failcount": set(), "failcounts": {},
             "restart_on": set(), "clear_failcount_late": set(), "histories": {},
-            "cleanup_on": set(),
+            "cleanup_on": set(), "partial_migration": None, "dangling_on": set(),
+            "no_migrate": False,
         }
         self.rscs[rid] = rec
         self.by_base.setdefault(spec.id, []).append(rid)
@@ -338,8 +341,10 @@ def _unpack_history(b: _Builder, node: NodeState, lrm_rsc: Element) -> None:
         op_defaults=b.config.op_defaults, stonith_enabled=b.opts.stonith_enabled,
         failure_timeout_s=timeout_s, raw_failcount=raw, effective_failcount=effective,
         now_s=b.now_s, managed=rec["managed"], default_timeout_ms=b.default_timeout_ms,
+        migration=b.migration_view(lrm_id) if b.migration_view else None,
     )
     h = summarize(ops, ctx)
+    apply_effects(rec, node.name, h.migrations)
     b.failed_ops.extend(h.failed_ops)
     if h.start_pending:
         rec["start_pending"] = True
@@ -365,8 +370,7 @@ def _unpack_history(b: _Builder, node: NodeState, lrm_rsc: Element) -> None:
         rec["reschedule"].add((node.name, task, interval))
     rec.setdefault("check_ops", []).append((node.name, h.check_ops))
     _process_rsc_state(b, rid, node, h)
-    if h.role > rec["role"]:
-        rec["role"] = h.role
+    rec["role"] = max(rec["role"], source_role(rec, node.name, h.role))
 
 
 def _check_definitions(b: _Builder, nodes: Mapping[str, NodeState], cib_feature_set: str | None,
@@ -429,6 +433,9 @@ def _freeze(b: _Builder, promotable_of: Mapping[str, bool]) -> dict[str, Resourc
             role = UNPROMOTED
         limit = target_role(rec["meta"], bool(promotable_of.get(rid)))
         next_role = rec["next_role"]
+        if rec["kind"] == "primitive" and len(rec["running"]) > 1 and \
+                (rec["meta"].get("multiple-active") or "").lower() == "stop_only":
+            rec["ban_all"] = True  # stopped everywhere, never started again
         if limit is not None and (next_role is None or limit < next_role):
             next_role = limit
         out[rid] = Resource(
@@ -447,6 +454,8 @@ def _freeze(b: _Builder, promotable_of: Mapping[str, bool]) -> dict[str, Resourc
             restart_on=frozenset(rec["restart_on"]),
             clear_failcount_late=frozenset(rec["clear_failcount_late"]),
             cleanup_on=frozenset(rec["cleanup_on"]),
+            partial_migration=rec["partial_migration"], dangling_on=frozenset(rec["dangling_on"]),
+            no_migrate=rec["no_migrate"],
         )
     return out
 
@@ -473,6 +482,8 @@ def unpack(cib: Element, now_s: float, sanitized: bool = False) -> ClusterState:
     status = cib.find("status")
     elements = find_node_states(status, config.nodes)
     nodes = {s.name: node_state(s, elements.get(s.name), config.options) for s in config.nodes}
+    online = {n: s.online for n, s in nodes.items()}
+    b.migration_view = lambda rid: view_for(elements, online, sorted_ops, rid)
     for name in _history_order(b, nodes, elements):
         for lrm_rsc in elements[name].iterfind("lrm/lrm_resources/lrm_resource"):
             _unpack_history(b, nodes[name], lrm_rsc)
@@ -485,7 +496,7 @@ def unpack(cib: Element, now_s: float, sanitized: bool = False) -> ClusterState:
     _cleanups(b, nodes)
     resources = _freeze(b, _promotable_map(b))
     has_device = any(r.kind == "primitive" and r.agent is not None and r.agent.cls == "stonith"
-                     and not r.orphan for r in resources.values())
+                     and not r.orphan for r in resources.values()) or b.opts.have_watchdog
     return ClusterState(
         options=config.options, nodes=nodes, resources=resources, top=tuple(b.top),
         locations=config.locations + tuple(promo_bans), colocations=config.colocations,

@@ -31,34 +31,17 @@ import itertools
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from ..errors import CibInvalid, FencingError, Unavailable, VigilError
-from .events import Fence, FenceDone, Send
-from .fencing import FENCE_ACTIONS
+from ...errors import CibInvalid, FencingError, Unavailable, VigilError, error_reply
+from ..events import FenceDone, Send
+from ..messages import FenceEvent, FenceRun, WriteReply, encode
+from . import history as H
+from .model import FENCE_ACTIONS
 
 if TYPE_CHECKING:
-    from .controller import Controller
+    from ..context import NodeContext
 
 Respond = Callable[[dict[str, Any]], None]
-HISTORY_LIMIT = 500
 FENCE_TIMEOUT_MS = 290000  # how long a node waits for the answer to a fencing it asked for
-
-
-def entry_dict(target: str, action: str, state: str, device: str, origin: str,
-               requested: float, completed: float | None, reason: str = "") -> dict[str, Any]:
-    return {"target": target, "action": action, "state": state, "device": device,
-            "origin": origin, "requested": requested, "completed": completed,
-            "reason": reason}
-
-
-def merge_history(history: list[dict[str, Any]], entry: dict[str, Any]) -> None:
-    """Add an entry, or replace the pending one it finishes (same target/action/time)."""
-    key = (entry["target"], entry["action"], entry["requested"])
-    for i, old in enumerate(history):
-        if (old["target"], old["action"], old["requested"]) == key:
-            history[i] = entry
-            return
-    history.append(entry)
-    del history[:-HISTORY_LIMIT]
 
 
 def check_request(req: dict[str, Any], names: Iterable[str]) -> tuple[str, str]:
@@ -74,7 +57,7 @@ def check_request(req: dict[str, Any], names: Iterable[str]) -> tuple[str, str]:
     return target, action
 
 
-def quorate_request(ctrl: Controller, req: dict[str, Any]) -> tuple[str, str]:
+def quorate_request(ctrl: NodeContext, req: dict[str, Any]) -> tuple[str, str]:
     """:func:`check_request`, in a partition that has quorum (it alone may fence)."""
     if not ctrl.membership.quorate:
         raise Unavailable("this partition has no quorum: the cluster refuses changes "
@@ -82,35 +65,35 @@ def quorate_request(ctrl: Controller, req: dict[str, Any]) -> tuple[str, str]:
     return check_request(req, ctrl.spec.names.values())
 
 
-def fencing_peer(ctrl: Controller) -> int | None:
+def fencing_peer(ctrl: NodeContext) -> int | None:
     """The member that carries out the DC's own fencing: the lowest-id other member."""
     peers = ctrl.membership.members - {ctrl.spec.me}
     return min(peers) if peers else None
 
 
-def publish(ctrl: Controller, entry: dict[str, Any]) -> None:
-    """Record a history entry here and send it to every other member."""
-    merge_history(ctrl.fence_history, entry)
+def publish(ctrl: NodeContext, entry: dict[str, Any], ack: bool = False) -> None:
+    """Record a history entry here and send it to every other member; ``ack``: each
+    member acknowledges it (``fence_ack``, see :mod:`.fencegate`)."""
+    ctrl.history.merge(entry)
+    msg = encode(FenceEvent(entry, ack))
     for node in ctrl.membership.members - {ctrl.spec.me}:
-        ctrl.emit(Send(node, {"t": "fence_event", "entry": entry}))
+        ctrl.emit(Send(node, msg))
 
 
 def finished_reply(entry: dict[str, Any]) -> dict[str, Any]:
     """The answer to a client whose fencing request ended with ``entry``."""
-    from .controller import error_reply
-
     if entry["state"] == "success":
         return {"ok": True, "result": entry}
     return error_reply(FencingError(f"fencing {entry['target']} failed: {entry['reason']}"))
 
 
-def running_elsewhere(ctrl: Controller, target: str, within_ms: int) -> dict[str, Any] | None:
+def running_elsewhere(ctrl: NodeContext, target: str, within_ms: int) -> dict[str, Any] | None:
     """The pending fencing of ``target`` (not ``on``) that a member other than this DC's
     fencer carries out: another node's, or this node's own for the DC's fencing. Entries
     older than ``within_ms`` or from a node that left the view cannot end any more."""
     own = {(e["target"], e["requested"]) for e, _ in ctrl.peer_fencing.running.values()}
     entry: dict[str, Any]
-    for entry in reversed(ctrl.fence_history):
+    for entry in ctrl.history.newest_first():
         if (entry["target"] != target or entry["state"] != "pending"
                 or entry["action"] == "on"
                 or (ctrl.wall_s - float(entry["requested"])) * 1000 >= within_ms):
@@ -126,7 +109,7 @@ def running_elsewhere(ctrl: Controller, target: str, within_ms: int) -> dict[str
 class PeerFencing:
     """The DC's own fencing: carried out here (a member) or handed to a peer (the DC)."""
 
-    def __init__(self, ctrl: Controller) -> None:
+    def __init__(self, ctrl: NodeContext) -> None:
         self.ctrl = ctrl
         self.tokens = itertools.count(1)
         # token -> (the pending entry, who gets the answer)
@@ -136,8 +119,6 @@ class PeerFencing:
                   requested: float | None = None) -> None:
         """Fence the DC with this node's devices; ``why`` says who asked (for the log);
         ``requested``: the time the DC chose, when its transition asked."""
-        from .controller import error_reply
-
         c = self.ctrl
         try:
             target, action = quorate_request(c, req)
@@ -146,11 +127,17 @@ class PeerFencing:
             return
         token = f"peer:{next(self.tokens)}"
         requested = requested if requested is not None else round(c.wall_s, 3)
-        entry = entry_dict(target, action, "pending", "", c.spec.my_name, requested, None)
+        entry = H.entry(target, action, "pending", "", c.spec.my_name, requested, None)
         c.log(f"fencing {target} ({action}) for the DC's own fencing: {why}")
-        publish(c, entry)
         self.running[token] = (entry, respond)
-        c.emit(Fence(token, target, action, requested))
+
+        def refused(reason: str, failed: dict[str, Any] | None) -> None:
+            self.running.pop(token, None)
+            if failed is not None:
+                c.fence_finished(failed)
+            respond(error_reply(FencingError(f"fencing {target} refused: {reason}")))
+
+        c.fence_gate.request(token, target, action, requested, refused)
 
     def done(self, ev: FenceDone) -> bool:
         """Finish a fencing this node carried out for the DC; False: not one of them."""
@@ -158,7 +145,7 @@ class PeerFencing:
         if item is None:
             return False
         c = self.ctrl
-        entry = entry_dict(ev.target, ev.action, "success" if ev.ok else "failed", ev.device,
+        entry = H.entry(ev.target, ev.action, "success" if ev.ok else "failed", ev.device,
                            c.spec.my_name, ev.requested, ev.completed, ev.reason)
         publish(c, entry)
         if ev.ok:
@@ -174,8 +161,6 @@ class PeerFencing:
     def hand_over(self, rid: int, req: dict[str, Any]) -> None:
         """The DC was asked (client ``rid``) to fence itself: a peer carries it out and
         answers with ``write_reply``; for reboot/off this DC is dead before that."""
-        from .controller import error_reply
-
         c = self.ctrl
         try:
             _, action = quorate_request(c, req)
@@ -188,24 +173,21 @@ class PeerFencing:
             return
         c.log(f"asked to fence this node, the DC ({action}): {c.name(peer)} carries it out "
               "(the DC does not fence itself)")
-        c.clients.forward(rid, peer, {"t": "fence_run", "rid": rid, "req": req}, FENCE_TIMEOUT_MS)
+        c.clients.forward(rid, peer, encode(FenceRun(rid, req)), FENCE_TIMEOUT_MS)
 
-    def run_for(self, sender: int, msg: dict[str, Any]) -> None:
+    def run_for(self, sender: int, msg: FenceRun) -> None:
         """The DC (``sender``) asks this node to fence it."""
-        from .controller import error_reply
-
         c = self.ctrl
-        rid = msg["rid"]
+        rid = msg.rid
 
         def respond(reply: dict[str, Any]) -> None:
-            c.emit(Send(sender, {"t": "write_reply", "rid": rid, "reply": reply}))
+            c.emit(Send(sender, encode(WriteReply(rid, reply))))
 
-        req = dict(msg["req"])
+        req = dict(msg.req)
         if sender != c.dc or req.get("target") != c.name(sender):
             respond(error_reply(FencingError(
                 f"{c.name(sender)} asked to fence {req.get('target')}, but only the DC "
                 f"this node follows ({c.name(c.dc)}) may ask to be fenced")))
             return
-        chosen = msg.get("requested")
         self.carry_out(req, respond, f"{c.name(sender)} is the DC and asked for it",
-                       float(chosen) if isinstance(chosen, (int, float)) else None)
+                       msg.requested)

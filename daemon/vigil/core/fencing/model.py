@@ -1,4 +1,4 @@
-"""Fencing model: devices, topology, which device can fence whom, history (pure).
+"""Fencing model: devices, topology, which device can fence whom (pure).
 
 The fencer shell (``vigil.io.fencer``) runs the agents; every decision is made here.
 
@@ -34,11 +34,7 @@ each, then on on each" so that no power supply comes back before the last one is
 (a failed "on" is noted, the node is fenced anyway). Without levels, every device that can
 fence the target is a level of its own, highest ``priority`` first, then by id.
 
-History
--------
-One entry per request: ``{"target", "action", "state", "device", "origin", "requested",
-"completed"}``, state ``pending`` / ``success`` / ``failed``, times in epoch seconds
-(inputs: the shell reads the clock), oldest first, bounded.
+The cluster's fencing history is :mod:`.history`.
 """
 
 from __future__ import annotations
@@ -46,7 +42,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from vigil.core.durations import parse_duration_ms
@@ -55,7 +51,6 @@ FENCE_ACTIONS = ("reboot", "off", "on")
 DEFAULT_TIMEOUT_MS = 60_000
 DEFAULT_RETRIES = 2
 HOST_CHECKS = ("static-list", "dynamic-list", "status", "none")
-HISTORY_LIMIT = 500
 _SEPARATORS = re.compile(r"[\s,;]+")
 @dataclass(frozen=True)
 class FenceDevice:
@@ -172,29 +167,6 @@ class FenceResult:
     device: str  # the device(s) that fenced, or the last one tried ("" when none could)
     reason: str
     attempts: tuple[Attempt, ...] = field(default=(), compare=False)
-
-
-@dataclass(frozen=True)
-class HistoryEntry:
-    target: str
-    action: str
-    state: str  # pending | success | failed
-    device: str
-    origin: str
-    requested: float
-    completed: float | None = None
-    reason: str = ""
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "target": self.target,
-            "action": self.action,
-            "state": self.state,
-            "device": self.device,
-            "origin": self.origin,
-            "requested": self.requested,
-            "completed": self.completed,
-        }
 
 
 # --- agent protocol -----------------------------------------------------------------------
@@ -342,32 +314,3 @@ def _nvpairs(prim: Any, section: str) -> tuple[tuple[str, str], ...]:
             if nv.get("name") is not None:
                 pairs.append((nv.get("name"), nv.get("value", "")))
     return tuple(sorted(pairs))
-
-
-# --- history ------------------------------------------------------------------------------
-
-
-def pending_entry(req: FenceRequest) -> HistoryEntry:
-    return HistoryEntry(req.target, req.action, "pending", "", req.origin, req.requested)
-
-
-def finished_entry(entry: HistoryEntry, result: FenceResult, completed: float) -> HistoryEntry:
-    state = "success" if result.ok else "failed"
-    return replace(
-        entry, state=state, device=result.device, completed=completed, reason=result.reason
-    )
-
-
-def record(
-    history: Sequence[HistoryEntry], entry: HistoryEntry, limit: int = HISTORY_LIMIT
-) -> tuple[HistoryEntry, ...]:
-    """History with ``entry`` added, or replacing its pending version; oldest dropped."""
-    key = (entry.target, entry.action, entry.origin, entry.requested)
-    kept = list(history)
-    for i, h in enumerate(kept):
-        if h.state == "pending" and (h.target, h.action, h.origin, h.requested) == key:
-            kept[i] = entry
-            break
-    else:
-        kept.append(entry)
-    return tuple(kept[-limit:])

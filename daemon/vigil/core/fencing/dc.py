@@ -31,15 +31,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..errors import FencingError, Unavailable, VigilError
-from . import cib as C
-from . import status as S
-from .durations import parse_duration_ms
-from .events import Fence, FenceDone, Send
-from .graph import Action
-from .peerfence import (
+from ...errors import FencingError, Unavailable, VigilError, error_reply
+from .. import cib as C
+from .. import status as S
+from ..durations import parse_duration_ms
+from ..events import FenceDone, Send
+from ..graph import Action
+from ..messages import FenceRun, encode
+from ..transition import RunState
+from . import history as H
+from .peer import (
     check_request,
-    entry_dict,
     fencing_peer,
     finished_reply,
     publish,
@@ -47,7 +49,7 @@ from .peerfence import (
 )
 
 if TYPE_CHECKING:
-    from .dc import DcDuties
+    from ..context import DcHost, NodeContext
 
 Respond = Callable[[dict[str, Any]], None]
 
@@ -63,7 +65,8 @@ class Joined:
 
 
 class DcFencing:
-    def __init__(self, dc: DcDuties) -> None:
+    def __init__(self, ctx: NodeContext, dc: DcHost) -> None:
+        self.ctx = ctx
         self.dc = dc
         self.failures: dict[str, int] = {}
         self.tokens = itertools.count(1)
@@ -71,16 +74,16 @@ class DcFencing:
         self.joined: dict[str, Joined] = {}  # token -> the other fencing it waits for
 
     def _max_attempts(self) -> int:
-        value = C.get_property(self.dc.ctrl.cib, "stonith-max-attempts") or "10"
+        value = C.get_property(self.ctx.cib, "stonith-max-attempts") or "10"
         return int(value) if value.isdigit() and int(value) > 0 else 10
 
     def _timeout_ms(self) -> int:
-        text = C.get_property(self.dc.ctrl.cib, "stonith-timeout")
+        text = C.get_property(self.ctx.cib, "stonith-timeout")
         return parse_duration_ms(text, 60000) or 60000
 
     def start(self, token: str, target: str, action: str, timeout_ms: int) -> str | None:
         """Start fencing; return a reason when it cannot even be tried."""
-        c = self.dc.ctrl
+        c = self.ctx
         if target == c.spec.my_name:
             return self._by_peer(token, action, timeout_ms)
         if c.spec.node_id(target) is None:
@@ -97,17 +100,20 @@ class DcFencing:
                   f"fencing it ({other['action']}, requested at {other['requested']}); "
                   "waiting for its outcome")
             return None
-        requested = round(c.wall_s, 3)
-        publish(c, entry_dict(target, action, "pending", "", c.spec.my_name, requested,
-                              None))
-        c.emit(Fence(token, target, action, requested))
+        c.fence_gate.request(token, target, action, round(c.wall_s, 3),
+                             lambda why, failed: self._refused(token, target, why))
         return None
+
+    def _refused(self, token: str, target: str, why: str) -> None:
+        """The gate refused to start the fencing (:mod:`.fencegate`): it did not run."""
+        self._finish(token, H.entry(target, "", "failed", "", self.ctx.spec.my_name,
+                                       0.0, None, why), False, f"fencing {target}: {why}")
 
     def _by_peer(self, token: str, action: str, timeout_ms: int) -> str | None:
         """The transition fences this node, the DC (a stop that failed here, say): the
         lowest-id other member carries it out, as Pacemaker's fencer does; its entries
         (same ``requested``) complete the action, if this node is still there to see."""
-        c = self.dc.ctrl
+        c = self.ctx
         peer_id = fencing_peer(c)
         if peer_id is None:
             return "the DC does not fence itself and no other member can carry it out"
@@ -116,19 +122,17 @@ class DcFencing:
         self.joined[token] = Joined(c.spec.my_name, requested, peer, c.now_ms + timeout_ms)
         c.log(f"the transition fences this node, the DC ({action}): {peer} carries it out",
               "warning")
-        c.emit(Send(peer_id, {"t": "fence_run", "rid": 0, "requested": requested,
-                              "req": {"op": "fence", "target": c.spec.my_name,
-                                      "action": action, "confirm": True}}))
+        c.emit(Send(peer_id, encode(FenceRun(0, {"op": "fence", "target": c.spec.my_name,
+                                                  "action": action, "confirm": True},
+                                             requested))))
         return None
 
     def transition_action(self, token: str, action: Action) -> str | None:
         return self.start(token, action.node or "", action.task, action.timeout_ms)
 
     def manual_request(self, req: dict[str, Any], respond: Respond) -> None:
-        from .controller import error_reply
-
         try:
-            target, action = check_request(req, self.dc.ctrl.spec.names.values())
+            target, action = check_request(req, self.ctx.spec.names.values())
         except VigilError as exc:
             respond(error_reply(exc))
             return
@@ -142,8 +146,8 @@ class DcFencing:
 
     def done(self, ev: FenceDone) -> bool:
         """Record a finished fencing; return whether it succeeded."""
-        c = self.dc.ctrl
-        entry = entry_dict(ev.target, ev.action, "success" if ev.ok else "failed", ev.device,
+        c = self.ctx
+        entry = H.entry(ev.target, ev.action, "success" if ev.ok else "failed", ev.device,
                            c.spec.my_name, ev.requested, ev.completed, ev.reason)
         publish(c, entry)
         if ev.ok:
@@ -161,7 +165,7 @@ class DcFencing:
 
     def outcome(self, entry: dict[str, Any]) -> None:
         """Another node's fencing ended (or this node's, carried out for the DC's own)."""
-        c = self.dc.ctrl
+        c = self.ctx
         target, ok = entry["target"], entry["state"] == "success"
         waiting = [t for t, j in self.joined.items()
                    if (j.target, j.requested) == (target, entry["requested"])]
@@ -182,8 +186,8 @@ class DcFencing:
         hear how they ended. They are recorded as failed (as Pacemaker's fencer does with
         a lost originator's operations), and a fence action waiting for one of them goes
         on at once instead of at the fence timeout."""
-        c = self.dc.ctrl
-        for entry in list(c.fence_history):
+        c = self.ctx
+        for entry in list(c.history):
             if entry["state"] != "pending" or entry["origin"] != origin:
                 continue
             failed = dict(entry, state="failed", completed=round(c.wall_s, 3),
@@ -195,8 +199,16 @@ class DcFencing:
             self.outcome(failed)
 
     def tick(self) -> None:
-        """Give up waiting for another node's fencing that did not end in time."""
-        c = self.dc.ctrl
+        """Give up waiting for another node's fencing that did not end in time; drop the
+        gated fencings of a transition that no longer runs (the next one decides again)."""
+        c = self.ctx
+        run = self.dc.run
+        current = (f"{run.transition_id}:" if run is not None
+                   and run.state is RunState.RUNNING else None)
+        for token in list(c.fence_gate.waiting):
+            if (token[:1].isdigit() and c.fence_gate.pending(token)
+                    and (current is None or not token.startswith(current))):
+                c.fence_gate.drop(token, "its transition was aborted before it started")
         for token, j in list(self.joined.items()):
             if c.now_ms < j.deadline_ms:
                 continue
@@ -204,13 +216,14 @@ class DcFencing:
             why = (f"{j.origin}'s fencing of {j.target} (requested at {j.requested}) "
                    "did not end in time")
             c.log(f"{why}: fencing it again", "warning")
-            entry = entry_dict(j.target, "", "failed", "", j.origin, j.requested, None, why)
+            entry = H.entry(j.target, "", "failed", "", j.origin, j.requested, None, why)
             self._finish(token, entry, False, why)
 
     def resign(self) -> None:
         """No longer DC: the actions waiting for another node's fencing are abandoned."""
-        from .controller import error_reply
-
+        gate = self.ctx.fence_gate
+        for token in [t for t in gate.waiting if not t.startswith("peer:")]:
+            gate.drop(token, "this node is no longer the DC")
         for token in list(self.joined):
             del self.joined[token]
             respond = self.manual.pop(token, None)
@@ -227,14 +240,14 @@ class DcFencing:
 
     def _failed(self, target: str, reason: str) -> None:
         self.failures[target] = self.failures.get(target, 0) + 1
-        self.dc.ctrl.log(f"fencing {target} failed (attempt {self.failures[target]}): "
+        self.ctx.log(f"fencing {target} failed (attempt {self.failures[target]}): "
                          f"{reason}", "error")
 
     def _confirm(self, target: str, action: str) -> None:
-        node_id = self.dc.ctrl.spec.node_id(target)
+        node_id = self.ctx.spec.node_id(target)
         if node_id is None or action == "on":
             return
-        still_member = node_id in self.dc.ctrl.membership.members
+        still_member = node_id in self.ctx.membership.members
 
         def edit(cib: C.Element) -> None:
             if not still_member:
