@@ -449,3 +449,21 @@ def fail_table(attrs: Mapping[str, str]) -> dict[str, tuple[int, int]]:
                 last = max(last, scores.lenient_int(value))
             out[rest] = (count, last)
     return out
+
+
+def block_failure(spec: RscSpec, ops: Sequence[OpRecord]) -> bool:
+    """Whether a failure in ``ops`` is of an op configured with ``on-fail=block``."""
+    blocked = {(o.name, o.interval_ms) for o in spec.ops if (o.on_fail or "") == "block"}
+    return any((op.task, op.interval_ms) in blocked and (op.rc != 0 or op.status != 0)
+               for op in ops)
+
+
+def only_clean_probe(lrm_rsc: Element) -> bool:
+    """True for the common history "probed, not running": one probe that returned 7."""
+    ops = list(lrm_rsc)
+    if len(ops) != 1:
+        return False
+    op = ops[0]
+    return (op.get("operation") == "monitor" and op.get("interval") in ("0", None)
+            and op.get("rc-code") == "7" and op.get("op-status") == "0"
+            and (op.get("transition-key") or "::7").split(":")[2:3] == ["7"])

@@ -39,7 +39,9 @@ from .history import (
     UNPROMOTED,
     FailedOp,
     HistoryContext,
+    block_failure,
     fail_table,
+    only_clean_probe,
     sorted_ops,
     summarize,
 )
@@ -243,12 +245,6 @@ class _Builder:
         return count, last
 
 
-def _block_failure(spec: RscSpec, ops: list[Any]) -> bool:
-    blocked = {(o.name, o.interval_ms) for o in spec.ops if (o.on_fail or "") == "block"}
-    return any((op.task, op.interval_ms) in blocked and (op.rc != 0 or op.status != 0)
-               for op in ops)
-
-
 def _history_order(b: _Builder, nodes: dict[str, NodeState],
                    elements: dict[str, Element]) -> list[str]:
     online = [n for n in elements if nodes[n].online]
@@ -301,17 +297,6 @@ def _process_rsc_state(b: _Builder, rid: str, node: NodeState, h: Any) -> None:
             rec["failed"] = rec["stop_needed"] = True
 
 
-def _only_clean_probe(lrm_rsc: Element) -> bool:
-    """True for the common history "probed, not running": one probe that returned 7."""
-    ops = list(lrm_rsc)
-    if len(ops) != 1:
-        return False
-    op = ops[0]
-    return (op.get("operation") == "monitor" and op.get("interval") in ("0", None)
-            and op.get("rc-code") == "7" and op.get("op-status") == "0"
-            and (op.get("transition-key") or "::7").split(":")[2:3] == ["7"])
-
-
 def _unpack_history(b: _Builder, node: NodeState, lrm_rsc: Element) -> None:
     lrm_id = lrm_rsc.get("id")
     if not lrm_id:
@@ -321,7 +306,7 @@ def _unpack_history(b: _Builder, node: NodeState, lrm_rsc: Element) -> None:
     if len(lrm_rsc):
         rec["histories"][node.name] = Agent(lrm_rsc.get("class", "ocf"),
                                             lrm_rsc.get("provider"), lrm_rsc.get("type", ""))
-    if _only_clean_probe(lrm_rsc) and not rec["meta"].get("failure-timeout"):
+    if only_clean_probe(lrm_rsc) and not rec["meta"].get("failure-timeout"):
         rec["known_on"].add(node.name)
         if rec["role"] == UNKNOWN:
             rec["role"] = STOPPED
@@ -333,7 +318,7 @@ def _unpack_history(b: _Builder, node: NodeState, lrm_rsc: Element) -> None:
     timeout_s = scores.parse_duration_ms(ft, 0) // 1000 if ft else 0
     effective = raw
     if raw > 0 and timeout_s > 0 and last > 0 and b.now_s > last + timeout_s:
-        if not _block_failure(spec, ops):
+        if not block_failure(spec, ops):
             effective = 0
     rec["failcounts"][node.name] = effective
     ctx = HistoryContext(
