@@ -338,9 +338,11 @@ class ActionBuilder:
             "true", "on", "yes", "1")
 
     def cancel_ops(self) -> None:
-        """Recurring ops no longer configured, or on a node/resource in maintenance."""
+        """Recurring ops no longer configured, or on a node/resource in maintenance. None
+        for a resource assigned nowhere: Pacemaker's pcmk__finalize_assignment(NULL) makes
+        its recurring actions, these cancellations included, unrunnable."""
         for rsc in self.state.resources.values():
-            for node, task, interval in rsc.cancels:
+            for node, task, interval in rsc.cancels if self.asg.node.get(rsc.id) else ():
                 self.rsc_action(rsc.id, "cancel", node, False, interval,
                                 key=op_key(rsc.id, task, interval))
             for node in sorted(rsc.cleanup_on):  # stop -> delete -> start

@@ -5,6 +5,7 @@ Rules (Pacemaker 2.1.5 ``unpack_rsc_op``)
 * Operations are replayed in call-id order; the last relevant one decides the role.
   A successful start means Started, promote Promoted, demote Unpromoted, stop Stopped.
   A probe (monitor, interval 0) returning 7 means stopped, 0 running, 8 running Promoted.
+  A monitor's degraded results count as success: 190 as 0, 191 as 8.
 * The expected rc is the third field of ``transition-key`` (7 for probes without one).
   An op failed when ``op-status`` is not 0 (and not pending/cancelled) or rc differs from
   the expected rc. A probe never fails on 0, 7 or 8.
@@ -54,6 +55,8 @@ _SEVERITY = {"ignore": 0, "demote": 1, "restart": 2, "recover": 2, "block": 3,
 # op-status codes
 DONE, PENDING, CANCELLED = 0, -1, 1
 HARD_RC = {2, 3, 4, 5}
+# a monitor's OCF_DEGRADED (190) and OCF_DEGRADED_PROMOTED (191) count as 0 and 8
+DEGRADED_RC = {190: 0, 191: 8}
 
 
 @dataclass(frozen=True)
@@ -147,9 +150,12 @@ def parse_op(el: Element, rsc_id: str, order: int) -> OpRecord:
         if len(parts) >= 3 and parts[2].lstrip("-").isdigit():
             target = int(parts[2])
     lrc = el.get("last-rc-change") or el.get("last-run")
+    rc = _int(el.get("rc-code"), 0)
+    if task == "monitor":  # degraded is success (Pacemaker's pcmk__effective_rc)
+        rc = DEGRADED_RC.get(rc, rc)
     return OpRecord(
         id=el.get("id", ""), key=key, task=task, interval_ms=interval,
-        rc=_int(el.get("rc-code"), 0), status=_int(el.get("op-status"), 0),
+        rc=rc, status=_int(el.get("op-status"), 0),
         call_id=_int(el.get("call-id"), -1), target_rc=target,
         last_rc_change=_int(lrc, 0) if lrc is not None else None,
         exit_reason=el.get("exit-reason", ""), order=order, digest=el.get("op-digest"),
