@@ -17,7 +17,8 @@ Rules (Pacemaker 2.1.5 ``native_create_actions``)
   A role-specific monitor that no longer matches the role is cancelled.
 * Probes (``monitor`` interval 0, expecting 7) run on every online, clean node where the
   resource's state is unknown; starts wait for them.
-* Active on several nodes: stopped everywhere and started once (``multiple-active``
+* Active on several nodes (only online clean ones count unless it requires fencing):
+  stopped everywhere and started once (``multiple-active``
   stop_start), left alone (block), or, with ``stop_unexpected``, stopped everywhere but
   on its assigned node (its start there is a pseudo action).
 * A resource whose definition changed (``restart_on``, see :mod:`.definition`) gets one
@@ -238,6 +239,15 @@ class ActionBuilder:
             current = source if source in running else (running[0] if running else None)
         return current, len(running)
 
+    def multiply_active(self, rid: str) -> bool:
+        """Active on several nodes; without requires=fencing only online clean nodes count
+        (a fence device's copy on a node being fenced is no second copy)."""
+        running = list(self.state.resources[rid].running)
+        if requirement(self.state.resources[rid], self.opts) not in ("fencing", "unfencing"):
+            running = [n for n in running if self.state.nodes[n].online
+                       and not self.state.nodes[n].unclean]
+        return len(running) > 1
+
     def step(self, rid: str, role: int, nxt: int, node: str | None, optional: bool) -> bool:
         name = ACTION_MATRIX.get(role, {}).get(nxt)
         rsc = self.state.resources[rid]
@@ -285,7 +295,7 @@ class ActionBuilder:
             self.continuing[rid] = partial[1]
         elif partial is not None:  # it cannot continue: recover
             need_stop, migrate = True, False
-        elif n_active > 1:
+        elif self.multiply_active(rid):
             mode = (rsc.meta.get("multiple-active") or "stop_start").lower()
             need_stop = mode != "block"
         if moving:
@@ -302,8 +312,9 @@ class ActionBuilder:
             if not restart.optional:
                 need_stop = True
         role = rsc.role
-        if n_active > 1 and partial is None and next_role > STOPPED and chosen is not None \
-                and (rsc.meta.get("multiple-active") or "").lower() == "stop_unexpected":
+        if (self.multiply_active(rid) and partial is None and next_role > STOPPED
+                and chosen is not None
+                and (rsc.meta.get("multiple-active") or "").lower() == "stop_unexpected"):
             self.expected[rid] = chosen  # stays there: only the other copies stop
         while role != STOPPED:
             nxt = STATE_MATRIX[role][STOPPED]
