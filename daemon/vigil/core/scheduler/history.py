@@ -452,7 +452,7 @@ def fail_table(attrs: Mapping[str, str]) -> dict[str, tuple[int, int]]:
             if is_count:
                 count = scores.add(count, scores.lenient_int(value))
             else:
-                last = max(last, scores.lenient_int(value))
+                last = max(last, scores.plain_int(value))  # a time: not a score
             out[rest] = (count, last)
     return out
 

@@ -73,7 +73,7 @@ def effective_failcount(state: ClusterState, rsc: Resource, node: str) -> int:
         if name.startswith("fail-count-") and name[11:].split("#", 1)[0] in names:
             count = scores.add(count, scores.lenient_int(value))
         elif name.startswith("last-failure-") and name[13:].split("#", 1)[0] in names:
-            last = max(last, scores.lenient_int(value))
+            last = max(last, scores.plain_int(value))  # a time: not a score
     timeout_s = scores.parse_duration_ms(rsc.meta.get("failure-timeout"), 0) // 1000
     if count > 0 and timeout_s > 0 and last > 0 and state.now_s > last + timeout_s:
         return 0
