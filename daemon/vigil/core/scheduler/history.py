@@ -17,7 +17,9 @@ Rules (Pacemaker 2.1.5 ``unpack_rsc_op``)
 * A failed start or monitor leaves the resource active and failed on that node.
 * A failure older than the resource's ``failure-timeout`` is ignored (and its fail count
   cleared by the transition), unless its op has ``on-fail=block``. An expired recurring
-  monitor failure is rescheduled.
+  monitor failure is rescheduled. Any op older than the failure-timeout whose rc is not
+  the expected one counts as expired, an op still pending (rc 193) included, while no
+  unexpired fail count remains.
 * A ``*_last_failure_0`` start or monitor that has not expired, with an ``op-digest`` that
   no longer matches the definition, also has its fail count cleared (see
   :mod:`.definition`).
@@ -53,7 +55,7 @@ _SEVERITY = {"ignore": 0, "demote": 1, "restart": 2, "recover": 2, "block": 3,
              "migrate": 4, "standby": 4, "stop": 5, "fence": 6}
 
 # op-status codes
-DONE, PENDING, CANCELLED = 0, -1, 1
+DONE, PENDING, CANCELLED, NOT_INSTALLED = 0, -1, 1, 7
 HARD_RC = {2, 3, 4, 5}
 # a monitor's OCF_DEGRADED (190) and OCF_DEGRADED_PROMOTED (191) count as 0 and 8
 DEGRADED_RC = {190: 0, 191: 8}
@@ -387,15 +389,19 @@ def summarize(ops: Sequence[OpRecord], ctx: HistoryContext) -> NodeHistory:
     for index, op in enumerate(ops):
         if op.status == CANCELLED:
             continue
+        target = op.target_rc if op.target_rc is not None else (7 if op.is_probe else 0)
+        expired = op.status != NOT_INSTALLED and _expired(op, ctx, h)
         if op.status == PENDING or op.call_id == -1:
+            if expired and op.rc != target:  # an expired pending op is ignored too
+                if op.interval_ms > 0:
+                    expired_recurring.append((index, op))
+                continue
             if op.task == "start":
                 h.start_pending = True
                 h.role = max(h.role, STARTED)
             elif op.task == "promote":
                 h.role = PROMOTED
             continue
-        target = op.target_rc if op.target_rc is not None else (7 if op.is_probe else 0)
-        expired = _expired(op, ctx, h)
         if op.is_probe and (op.rc in (2, 5) or op.status == 7):
             _masked_probe_failure(op, expired, ctx, h)
             continue
