@@ -287,6 +287,8 @@ class ActionBuilder:
         need_stop = need_promote = migrate = False
         for node in sorted(rsc.dangling_on):  # a completed migration's source
             self.dangling.add(self.rsc_action(rid, "stop", node, False).seq)
+        if rsc.start_pending and chosen is not None:  # the start in flight is shown
+            self.rsc_action(rid, "start", chosen, True).print_always = True
         moving = current is not None and chosen is not None and current != chosen
         if moving and current is not None and chosen is not None:
             migrate = next_role >= STARTED and can_migrate(self, rid, current, chosen)
