@@ -46,6 +46,7 @@ from .actgraph import (
 )
 from .assign import Assignment
 from .clone_actions import probe_clone
+from .discovery import no_probe
 from .history import PROMOTED, STARTED, STOPPED, UNKNOWN, UNPROMOTED
 from .migration import can_migrate, create_migration
 from .notify import NotifyData
@@ -86,8 +87,7 @@ class ActionBuilder:
         self.next_role: dict[str, int] = dict(asg.next_role)
         self.role_now: dict[str, int] = {rid: r.role for rid, r in state.resources.items()}
         self.probe_orders: list[tuple[Act, str, int]] = []
-        self.no_discovery = {(loc.rsc, loc.node) for loc in state.locations
-                             if loc.discovery == "never" and loc.node is not None}
+        self.no_probe = no_probe(state)  # resource-discovery (see .discovery)
         self.forced_starts = {rid for rid, r in state.resources.items() if r.restart_on}
         self.notify_data: list[NotifyData] = []  # clone notifications (see .notify)
         self.notify_fenced: list[NotifyData] = []
@@ -386,7 +386,7 @@ class ActionBuilder:
         rsc = self.state.resources[rid]
         if rsc.orphan or node in rsc.known_on:
             return False
-        if (rid, node) in self.no_discovery or (top, node) in self.no_discovery:
+        if (rid, node) in self.no_probe:
             return False
         probe = self.rsc_action(rid, "monitor", node, False)
         probe.optional = False

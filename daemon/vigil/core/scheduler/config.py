@@ -314,7 +314,7 @@ def unpack_config(cib: Element, now_s: float) -> Config:
         groups[tag.get("id", "")] = [r.get("id", "") for r in _children(tag, "obj_ref")]
     aliases = {inner.id: top.id for top in resources if top.kind == "clone"
                for inner in _walk(top.children)}
-    refs = Refs(known, groups, reader.unmodelled, aliases)
+    refs = Refs(known, groups, reader.unmodelled, aliases, [s.id for s in resources])
     cons = parse_constraints(cib, refs)
     return Config(
         options=parse_options(cib, now_s), nodes=parse_nodes(cib, now_s),

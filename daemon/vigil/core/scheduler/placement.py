@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from . import scores
+from .discovery import exclusive_bans
 from .rules import eval_rule
 from .state import ClusterState, Resource
 
@@ -189,4 +190,7 @@ def initial_scores(state: ClusterState) -> Scores:
     _apply_health(state, allowed)
     _apply_locations(state, allowed, promo)
     _apply_stickiness(state, allowed)
+    for rid, n in exclusive_bans(state):  # resource-discovery=exclusive (see .discovery)
+        if n in allowed[rid]:
+            allowed[rid][n] = -scores.INFINITY
     return Scores(allowed=allowed, promotion_locations=promo)
