@@ -89,7 +89,7 @@ def parse_options(cib: Element, now_s: float) -> Options:
         stonith_enabled=flag("stonith-enabled", True),
         stonith_action=props.get("stonith-action", "reboot") or "reboot",
         symmetric=flag("symmetric-cluster", True),
-        no_quorum_policy=(props.get("no-quorum-policy") or "stop").lower(),
+        no_quorum_policy=_quorum_policy(cib, props, flag("stonith-enabled", True), quorum),
         have_quorum=quorum,
         stop_all=flag("stop-all-resources", False),
         maintenance_mode=flag("maintenance-mode", False),
@@ -104,6 +104,20 @@ def parse_options(cib: Element, now_s: float) -> Options:
         health_strategy=(props.get("node-health-strategy") or "none").lower(),
         health_scores=_health_scores(props),
     )
+
+
+def _quorum_policy(cib: Element, props: Mapping[str, str], stonith: bool,
+                   quorum: bool) -> str:
+    """no-quorum-policy as Pacemaker's unpack_config reads it: an unknown value is stop;
+    suicide needs fencing, and quorum or the CIB's ``no-quorum-panic``, else it is stop
+    ("the cluster has never had quorum")."""
+    policy = (props.get("no-quorum-policy") or "stop").lower()
+    if policy not in ("stop", "freeze", "ignore", "demote", "suicide"):
+        return "stop"
+    if policy == "suicide" and not (stonith and (
+            quorum or scores.lenient_int(cib.get("no-quorum-panic"), 0))):
+        return "stop"
+    return policy
 
 
 def _health_scores(props: Mapping[str, str]) -> tuple[int, int, int, int]:

@@ -137,6 +137,8 @@ def node_state(spec: NodeSpec, ns: Element | None, opts: Options) -> NodeState:
     else:
         online, reason, pending = _classify(ns, opts, shutdown, _terminate(trans))
         expected_up = (ns.get("expected") or "").lower() == "member"
+        if online and not opts.have_quorum and opts.no_quorum_policy == "suicide":
+            reason = reason or "cluster does not have quorum"
     is_dc = opts.dc_uuid is not None and opts.dc_uuid == spec.id
     attrs.setdefault("#uname", spec.name)
     attrs.setdefault("#id", spec.id)
