@@ -7,7 +7,8 @@ Rules
   allowed, even with score 0.
 * A location constraint adds its score to the resource and its descendants (for a group:
   the first member; later members only become allowed); the scores of several matching
-  rules add up. Role-restricted constraints (``role=Promoted``)
+  rules add up; a rule's ``score-attribute`` missing on a node scores -INFINITY there
+  (Pacemaker's get_node_score). Role-restricted constraints (``role=Promoted``)
   only feed promotion scores (:mod:`.promote`).
 * Hard errors and failed stops ban the node (-INFINITY); fatal errors and ``on-fail=stop``
   ban every node.
@@ -103,8 +104,9 @@ def _apply_locations(state: ClusterState, allowed: dict[str, NodeScores],
                 if not eval_rule(rule, node.attrs, state.now_s):
                     continue
                 score = rule.score
-                if rule.score_attribute:
-                    score = scores.lenient_int(node.attrs.get(rule.score_attribute), 0)
+                if rule.score_attribute:  # a node without the attribute: -INFINITY
+                    value = node.attrs.get(rule.score_attribute)
+                    score = -scores.INFINITY if value is None else scores.lenient_int(value)
                 if role in (None, "Started", "Unpromoted"):
                     _add_location(allowed, state, loc.rsc, name, score)
                 else:
