@@ -170,10 +170,10 @@ class ActionBuilder:
         assert rid is not None
         node = self.state.nodes.get(act.node) if act.node else None
         opts = self.opts
+        if not self.managed(rid) and act.interval_ms == 0 and node is not None:
+            act.optional = True  # and still runnable only as below (update_action_optional)
         if node is None:
             act.runnable = False
-        elif not self.managed(rid) and act.interval_ms == 0:
-            act.optional = True
         elif not act.pseudo and (not node.online or node.unclean):
             act.runnable = False
         elif not act.pseudo and node.pending:
