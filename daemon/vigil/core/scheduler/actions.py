@@ -49,6 +49,7 @@ from .clone_actions import probe_clone
 from .discovery import no_probe
 from .history import PROMOTED, STARTED, STOPPED, UNKNOWN, UNPROMOTED
 from .migration import can_migrate, create_migration
+from .multiactive import multiply_active
 from .notify import NotifyData
 from .scores import INFINITY
 from .state import ClusterState, requirement
@@ -240,13 +241,8 @@ class ActionBuilder:
         return current, len(running)
 
     def multiply_active(self, rid: str) -> bool:
-        """Active on several nodes; without requires=fencing only online clean nodes count
-        (a fence device's copy on a node being fenced is no second copy)."""
-        running = list(self.state.resources[rid].running)
-        if requirement(self.state.resources[rid], self.opts) not in ("fencing", "unfencing"):
-            running = [n for n in running if self.state.nodes[n].online
-                       and not self.state.nodes[n].unclean]
-        return len(running) > 1
+        """Active on several nodes (see :mod:`.multiactive`)."""
+        return multiply_active(self.state.resources[rid], self.state.nodes, self.opts)
 
     def step(self, rid: str, role: int, nxt: int, node: str | None, optional: bool) -> bool:
         name = ACTION_MATRIX.get(role, {}).get(nxt)

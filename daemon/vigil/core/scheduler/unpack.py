@@ -47,6 +47,7 @@ from .history import (
 )
 from .migrate_history import MigrationView, apply_effects, source_role, view_for
 from .model import Config, RscSpec
+from .multiactive import apply_multiple_active
 from .nodes import NodeState, find_node_states, node_state
 from .state import ClusterState, Resource, target_role
 from .tickets import apply_tickets
@@ -418,9 +419,6 @@ def _freeze(b: _Builder, promotable_of: Mapping[str, bool]) -> dict[str, Resourc
             role = UNPROMOTED
         limit = target_role(rec["meta"], bool(promotable_of.get(rid)))
         next_role = rec["next_role"]
-        if rec["kind"] == "primitive" and len(rec["running"]) > 1 and \
-                (rec["meta"].get("multiple-active") or "").lower() == "stop_only":
-            rec["ban_all"] = True  # stopped everywhere, never started again
         if limit is not None and (next_role is None or limit < next_role):
             next_role = limit
         out[rid] = Resource(
@@ -479,7 +477,7 @@ def unpack(cib: Element, now_s: float, sanitized: bool = False) -> ClusterState:
         nodes[name] = dataclasses.replace(nodes[name], **upd)
     _check_definitions(b, nodes, cib.get("crm_feature_set"), sanitized)
     _cleanups(b, nodes)
-    resources = _freeze(b, _promotable_map(b))
+    resources = apply_multiple_active(_freeze(b, _promotable_map(b)), nodes, config.options)
     has_device = any(r.kind == "primitive" and r.agent is not None and r.agent.cls == "stonith"
                      and not r.orphan for r in resources.values()) or b.opts.have_watchdog
     return ClusterState(
