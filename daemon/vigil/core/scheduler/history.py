@@ -117,7 +117,7 @@ class NodeHistory:
     failed_ops: list[FailedOp] = field(default_factory=list)
     ban_node: bool = False
     ban_all: bool = False
-    # hard / fatal errors ban the top resource (a unique clone's instance): Pacemaker's
+    # hard / fatal errors ban the resource, or its whole clone if anonymous: Pacemaker's
     # resource_location(parent, ...) in unpack_rsc_op
     ban_parent_node: bool = False
     ban_parent_all: bool = False

@@ -143,9 +143,12 @@ class _Builder:
         return None
 
     def ban_target(self, rid: str) -> str:
-        """What a hard error bans: the top resource, or a unique clone's instance."""
+        """What a hard error bans: the resource itself, but the whole clone for an
+        anonymous clone's instance (only those lack Pacemaker's pe_rsc_unique)."""
         clone = self.clone_of(rid)
-        while self.rscs[rid]["parent"] is not None and not (clone and self.unique(clone)):
+        if clone is None or self.unique(clone):
+            return rid
+        while self.rscs[rid]["parent"] is not None:
             rid = self.rscs[rid]["parent"]
         return rid
 
