@@ -10,7 +10,8 @@ command line, without a Python start-up per case. A CIB that differs is kept as
 When crm_simulate cannot run its own transition (exit code 1, "An invalid transition was
 produced": Pacemaker 2.1.5 sometimes leaves an input out of its graph), its placements and
 roles are those of a half-run graph; such a case is compared on actions and fencing only
-and reported as ``equal-invalid`` when they agree. Placements crm_simulate misreports when
+and reported as ``equal-invalid`` when they agree, else as ``invalid-transition`` (listed,
+not counted as a difference: the graph may hold actions crm_simulate itself cannot run). Placements crm_simulate misreports when
 it cancels a recurring op of a resource it stops (see ``_cancel_artifacts``) are left out.
 """
 
@@ -45,7 +46,8 @@ _ORACLES: dict[str, ModuleType] = {}
 @dataclass(frozen=True)
 class Outcome:
     seed: int
-    status: str  # equal, equal-invalid, differ, invalid, oracle-error, raised
+    # equal, equal-invalid, invalid-transition, differ, invalid, oracle-error, raised
+    status: str
     kinds: tuple[str, ...]
     details: tuple[str, ...]
     features: frozenset[str]
@@ -120,6 +122,9 @@ def check(seed: int, oracle: Path, keep: Path, with_verify: bool = False) -> Out
         expected = {**expected, "placements": got.get("placements"), "roles": got.get("roles")}
         if schedcompare.equal(expected, got):
             return Outcome(seed, "equal-invalid", (), (), case.features)
+        return _keep(case.xml, keep, Outcome(
+            seed, "invalid-transition", tuple(schedcompare.diff_kinds(expected, got)),
+            tuple(schedcompare.describe(expected, got)), case.features))
     if schedcompare.equal(expected, got):
         return Outcome(seed, "equal", (), (), case.features)
     return _keep(case.xml, keep, Outcome(

@@ -110,6 +110,7 @@ class Config:
     resources: list[Resource] = field(default_factory=list)
     fence: Prim | None = None
     quorum: bool = True
+    cib_attrs: dict[str, str] = field(default_factory=dict)
     features: set[str] = field(default_factory=set)
 
     @property
@@ -154,6 +155,8 @@ def build_options(c: Config) -> None:
         policy = rng.choices(policies, [3, 3, 3, 2, c.stonith])[0]
         c.props["no-quorum-policy"] = policy
         c.features.add(f"no-quorum-policy:{policy}")
+        if policy == "suicide" and c.chance(0.5, "no-quorum-panic"):
+            c.cib_attrs["no-quorum-panic"] = "1"
     if c.chance(0.2, "symmetric-cluster:false"):
         c.props["symmetric-cluster"] = "false"
     if c.chance(0.25):
@@ -263,6 +266,8 @@ def primitive(c: Config, rid: str, stateful: bool = False) -> Prim:
         meta["failure-timeout"] = rng.choice(["60s", "PT10M"])
     if c.chance(0.1, "priority"):
         meta["priority"] = str(rng.randint(1, 10))
+    if c.chance(0.04, "allow-migrate"):
+        meta["allow-migrate"] = "true"
     if c.chance(0.04, "multiple-active"):
         meta["multiple-active"] = rng.choice(["block", "stop_only", "stop_start",
                                               "stop_unexpected"])
@@ -319,6 +324,8 @@ def clone(c: Config, ids: Ids, promotable: bool) -> Clone:
         meta["interleave"] = "true"
     if c.chance(0.15, "clone:ordered"):
         meta["ordered"] = "true"
+    if c.chance(0.05, "clone:notify"):
+        meta["notify"] = "true"
     if c.chance(0.05):
         meta["target-role"] = rng.choice(["Stopped", "Started"])
         c.features.add("target-role:clone")

@@ -93,7 +93,7 @@ def render(c: Config) -> Element:
     cib = etree.Element("cib")
     head = {"crm_feature_set": "3.16.1", "validate-with": "pacemaker-3.7", "epoch": "10",
             "num_updates": "0", "admin_epoch": "0", "have-quorum": "1" if c.quorum else "0",
-            "dc-uuid": "1", "execution-date": str(c.now_s)}
+            "dc-uuid": "1", "execution-date": str(c.now_s), **c.cib_attrs}
     for k, v in head.items():
         cib.set(k, v)
     conf = etree.SubElement(cib, "configuration")
