@@ -212,3 +212,35 @@ def test_the_systemd_unit_raises_the_fd_limit():
     unit = Path(__file__).resolve().parents[2] / "roles/vigil_daemon/templates/vigild.service.j2"
     limits = [line for line in unit.read_text().splitlines() if line.startswith("LimitNOFILE=")]
     assert limits and int(limits[0].split("=", 1)[1].split(":")[0]) >= 65536
+
+
+def test_a_node_out_of_file_descriptors_does_not_look_healthy(cluster3):
+    """The DC runs out of fds: every node's status and metrics say so, and the DC hands
+    its role over (it cannot take clients or peers); once accepting works again for
+    ten seconds the trouble clears."""
+    c = cluster3
+    assert c.wait_quorate() == "node1"
+    pid = c.procs["node1"].pid
+    in_use = len(os.listdir(f"/proc/{pid}/fd"))
+    soft, hard = resource.prlimit(pid, resource.RLIMIT_NOFILE)
+    resource.prlimit(pid, resource.RLIMIT_NOFILE, (in_use + 3, hard))
+    socks = []
+    try:
+        for i in range(8):
+            try:
+                socks.append(connect_from(f"127.0.0.{50 + i}", c.port, target="127.0.0.1"))
+            except OSError:
+                pass
+        c.wait(lambda: c.status("node3")["nodes"][0]["fd_error"], 10,
+               "node3's status naming node1's trouble")
+        c.wait(lambda: c.status("node3")["dc"] == "node2", 10, "node1 handing the DC over")
+        assert "node1: OUT OF FILE DESCRIPTORS" in c.vigilctl("node3", "status").stdout
+        assert 'vigil_node_out_of_fds{node="node1"} 1' in c.vigilctl("node2", "metrics").stdout
+    finally:
+        for s in socks:
+            s.close()
+        resource.prlimit(pid, resource.RLIMIT_NOFILE, (soft, hard))
+    c.wait(lambda: not c.status("node2")["nodes"][0]["fd_error"], 20,
+           "node1's trouble cleared once it accepts again")
+    assert c.status("node1")["dc"] == "node2", "a healthy DC is not replaced"
+    assert "Traceback" not in c.log_path("node1").read_text(errors="replace")

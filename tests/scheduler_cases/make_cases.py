@@ -289,6 +289,7 @@ def cases() -> dict[str, str]:
     out.update(migration_cases())
     out.update(interleave_cases())
     out.update(utilization_cases())
+    out.update(parity_cases())
     out.update(differential_cases())
     return out
 
@@ -565,6 +566,64 @@ def utilization_cases() -> dict[str, str]:
         node_state("1", "node1", running("db", "node1"))
         + node_state("2", "node2", running("db", "node2"))), nodes=NODES3[:2])
     return out
+
+
+def parity_cases() -> dict[str, str]:
+    """Rules learnt from Pacemaker's regression suite (issue 15)."""
+    out: dict[str, str] = {}
+    # 55. app lives in box (container meta): its monitor failed, so box restarts (its stop
+    # there is required) and app recovers after it; app is never probed, it follows box
+    box = prim("box") + prim("app", {"container": "box"})
+    failed_app = lrm("app", [op("app", "start", 4, node="node1"),
+                             op("app", "monitor", 5, rc=1, interval=10000, node="node1")])
+    out["container-filler-failed"] = cib(NO_FENCING, box, (
+        node_state("1", "node1", running("box", "node1") + failed_app)
+        + node_state("2", "node2", stopped("box", "node2"))), nodes=NODES3[:2], stickiness=100)
+    # 56. the fence device provides unfencing: db then requires it, and node2, never
+    # unfenced (no #node-unfenced), is unfenced ("on") before db and the device are probed
+    # or started there; node1 was unfenced already
+    scsi = ('<primitive id="fence1" class="stonith" type="fence_dummy"><meta_attributes '
+            'id="fence1-meta"><nvpair id="fence1-provides" name="provides" value="unfencing"/>'
+            '</meta_attributes><operations><op id="fence1-mon" name="monitor" interval="60s"/>'
+            '</operations></primitive>')
+    fence_hist = running("fence1", "node1", 60000, cls="stonith", typ="fence_dummy", prov="")
+    out["unfence-new-node"] = cib({"stonith-enabled": "true"}, scsi + prim("db"), (
+        node_state("1", "node1", fence_hist + running("db", "node1"),
+                   attrs={"#node-unfenced": "1700000000"})
+        + node_state("2", "node2")), nodes=NODES3[:2], stickiness=100)
+    # 57. db's start on node1 is still in flight (call-id -1, op-status -1): db counts as
+    # active there and the start stays in the graph (with its monitor); app's pending
+    # start sorts after its completed stop (a pending op is the newest unless an older
+    # transition number says otherwise), so app too is starting there
+    pending = lrm("db", [op("db", "start", -1, rc=-1, status=-1, node="node1")])
+    app = lrm("app", [op("app", "start", -1, rc=-1, status=-1, node="node1"),
+                      op("app", "stop", 6, node="node1")])
+    out["pending-start"] = cib(NO_FENCING, prim("db") + prim("app"), (
+        node_state("1", "node1", pending + app)
+        + node_state("2", "node2", all_stopped(["db", "app"], "node2"))), nodes=NODES3[:2],
+        stickiness=100)
+    # 58. db's monitor returned OCF_DEGRADED (190): a warning, not a failure; nothing is
+    # recovered
+    degraded = lrm("db", [op("db", "start", 4, node="node1"),
+                          op("db", "monitor", 5, rc=190, interval=10000, node="node1")])
+    out["degraded-monitor-ok"] = cib(NO_FENCING, prim("db"), (
+        node_state("1", "node1", degraded) + node_state("2", "node2", stopped("db", "node2"))),
+        nodes=NODES3[:2], stickiness=100)
+    # 59. no-quorum-policy=suicide in a partition that lost quorum (no-quorum-panic: it had
+    # quorum before): every online node of the partition is fenced
+    dev = running("fence1", "node1", 60000, cls="stonith", typ="fence_dummy", prov="")
+    out["suicide-no-quorum"] = cib(
+        {"stonith-enabled": "true", "no-quorum-policy": "suicide"}, fence_device() + prim("db"),
+        node_state("1", "node1", dev + running("db", "node1"))
+        + node_state("2", "node2", stopped("db", "node2") + stopped("fence1", "node2")),
+        quorum=False, nodes=NODES3[:2], stickiness=100).replace(
+        'have-quorum="0"', 'have-quorum="0" no-quorum-panic="1"')
+    # 60. shutdown-lock=true: node1 shuts down cleanly; db, active there, is locked to it:
+    # it stops and waits for node1 instead of starting on node2
+    out["shutdown-lock-holds"] = cib(
+        {**NO_FENCING, "shutdown-lock": "true"}, prim("db"),
+        node_state("1", "node1", running("db", "node1"), attrs={"shutdown": str(T0)})
+        + node_state("2", "node2", stopped("db", "node2")), nodes=NODES3[:2])
 
 
 NOW = 1_750_000_000  # the differential cases carry it as execution-date

@@ -231,6 +231,16 @@ def test_no_import_cycles():
     assert found == [], f"{len(found)} import cycle(s):\n" + "\n".join(found)
 
 
+def test_core_has_no_import_cycles_even_through_type_hints():
+    """Imports go downward in core whatever they are for: a role sees the others only
+    through the protocols of core/context.py, never by importing the controller."""
+    core = {m for m in MODULES if m.startswith("vigil.core")}
+    edges = {m: all_imports(m) & core for m in core}
+    found = [" -> ".join(c) for c in cycles(edges)]
+    assert found == [], f"{len(found)} cycle(s) counting TYPE_CHECKING imports:\n" + \
+        "\n".join(found)
+
+
 def test_core_has_no_function_level_imports_of_the_package():
     offenders = []
     for name, path in MODULES.items():

@@ -38,8 +38,8 @@ if str(REPO / "daemon") not in sys.path:  # when run as a script (--update)
 
 from lxml import etree  # noqa: E402
 
-from vigil.cli.simulate import transition_json  # noqa: E402
 from vigil.core.scheduler import schedule  # noqa: E402
+from vigil.core.scheduler.render import transition_json  # noqa: E402
 from vigil.errors import CibInvalid  # noqa: E402
 from vigil.testing.schedcompare import describe, diff_kinds, normalize  # noqa: E402
 

@@ -20,8 +20,8 @@ from vigil.core.events import Command, Execute
 from vigil.core.graph import Action, Agent, Transition
 from vigil.core.scheduler import schedule
 from vigil.core.scheduler.definition import CheckContext, check_history, only_secrets_changed
-from vigil.core.scheduler.history import OpRecord
 from vigil.core.scheduler.model import OpSpec, RscSpec
+from vigil.core.scheduler.records import OpRecord
 from vigil.testing.simnet import SimCluster
 
 from .test_digest import _config, _converge, _pacemaker_actions, _running_on, _set

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from vigil.cli.simulate import transition_json
 from vigil.core.graph import Action, Transition
 from vigil.core.scheduler import schedule
+from vigil.core.scheduler.render import transition_json
 
 from .test_scheduler_pacemaker_cases import compare
 

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 from lxml import etree
 
-from vigil.cli.simulate import transition_json
 from vigil.core.scheduler import schedule
+from vigil.core.scheduler.render import transition_json
 
 REPO = Path(__file__).resolve().parents[2]
 CASES = REPO.parent / "shared" / "pacemaker-scheduler-cases"

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from vigil.cli.simulate import main, summary_text
+from vigil.cli.simulate import main
+from vigil.core.scheduler.render import summary_text
 
 CASES = Path(__file__).resolve().parents[1] / "scheduler_cases"
 NOW = ["--now", "1750000000"]

@@ -28,6 +28,8 @@ def status_text(st: dict[str, Any]) -> str:
     for n in nodes:
         if n.get("disk_error"):
             lines.append(f"  * Node {n['name']}: CANNOT SAVE THE CIB ({n['disk_error']})")
+        if n.get("fd_error"):
+            lines.append(f"  * Node {n['name']}: OUT OF FILE DESCRIPTORS ({n['fd_error']})")
     lines.append("")
     lines.append("Full List of Resources:")
     if not st.get("resources"):

@@ -17,29 +17,81 @@ what is saved)              adopting the DC's copy) and :mod:`.disk` (``Saved``)
 ``history``                 :meth:`.fencing.history.FenceHistory.merge` and ``fenced``
 ==========================  =========================================================
 
-Runtime imports only go downward: the roles import this module only for type checking.
+Imports only go downward, type hints included: the roles import this module only for
+type checking, and it names the roles only through the small protocols below.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from . import cib as C
-    from .clients import ClientRequests
-    from .dc import DcDuties
     from .events import Command
-    from .fencing.dc import DcFencing
-    from .fencing.gate import FenceGate
     from .fencing.history import FenceHistory
-    from .fencing.peer import PeerFencing
-    from .member import MemberDuties
     from .membership import Membership
+    from .messages import Exec, Message
     from .peers import PeerTable
     from .replica import Replica
     from .spec import ClusterSpec
     from .transition import TransitionRun
+
+Reply = dict[str, Any]
+Respond = Callable[[Reply], None]
+
+
+# ---------------------------------------------------------------------- the roles, as
+# the others use them (each is implemented by one class; see the module table)
+class Clients(Protocol):
+    """:class:`.clients.ClientRequests`."""
+
+    def reply(self, rid: int, reply: Reply) -> None: ...
+
+    def forward(self, rid: int, node: int, msg: dict[str, Any], wait_ms: int) -> None: ...
+
+
+class Member(Protocol):
+    """:class:`.member.MemberDuties`."""
+
+    def run(self, sender: int, msg: Exec) -> None: ...
+
+
+class PeerFencingRole(Protocol):
+    """:class:`.fencing.peer.PeerFencing`."""
+
+    @property
+    def running(self) -> Mapping[str, tuple[dict[str, Any], Respond]]: ...
+
+    def carry_out(self, req: dict[str, Any], respond: Respond, why: str,
+                  requested: float | None = None) -> None: ...
+
+    def hand_over(self, rid: int, req: dict[str, Any]) -> None: ...
+
+
+class Gate(Protocol):
+    """:class:`.fencing.gate.FenceGate`."""
+
+    @property
+    def waiting(self) -> Mapping[str, object]: ...
+
+    def request(self, token: str, target: str, action: str, requested: float,
+                refused: Callable[[str, dict[str, Any] | None], None]) -> None: ...
+
+    def pending(self, token: str) -> bool: ...
+
+    def drop(self, token: str, why: str) -> None: ...
+
+
+class Duties(Protocol):
+    """:class:`.dc.DcDuties`, as members and clients use it."""
+
+    def write(self, req: dict[str, Any], respond: Respond) -> None: ...
+
+    def message(self, sender: int, msg: Message) -> None: ...
+
+    @property
+    def state(self) -> str: ...
 
 
 class NodeContext(Protocol):
@@ -49,11 +101,21 @@ class NodeContext(Protocol):
     peers: PeerTable
     replica: Replica
     history: FenceHistory
-    clients: ClientRequests
-    member: MemberDuties
-    peer_fencing: PeerFencing
-    fence_gate: FenceGate
-    duties: DcDuties
+
+    @property
+    def clients(self) -> Clients: ...
+
+    @property
+    def member(self) -> Member: ...
+
+    @property
+    def peer_fencing(self) -> PeerFencingRole: ...
+
+    @property
+    def fence_gate(self) -> Gate: ...
+
+    @property
+    def duties(self) -> Duties: ...
     view_id: tuple[int, int]
     unseen_added: set[int]
     stale_messages: int
@@ -97,11 +159,20 @@ class NodeContext(Protocol):
 
     def view_agreed(self) -> bool: ...
 
+    def troubles(self) -> dict[str, str]: ...
+
+
+class DcFencingRole(Protocol):
+    """:class:`.fencing.dc.DcFencing`, as the transition engine uses it."""
+
+    def transition_action(self, token: str, action: Any) -> str | None: ...
+
 
 class DcHost(Protocol):
     """What the DC's parts (:mod:`.dcrun`, :mod:`.fencing.dc`) use of the DC."""
 
-    fencing: DcFencing
+    @property
+    def fencing(self) -> DcFencingRole: ...
 
     @property
     def run(self) -> TransitionRun | None: ...

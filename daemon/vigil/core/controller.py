@@ -66,6 +66,8 @@ from .spec import ClusterSpec
 
 __all__ = ["ClusterSpec", "Controller"]
 
+FD_TROUBLE_MS = 10000  # a node whose accept() failed is in trouble this long after
+
 
 class Controller:
     def __init__(self, spec: ClusterSpec, incarnation: int, cib: C.Element | None,
@@ -91,6 +93,8 @@ class Controller:
         self.last_hb_ms = -10**9
         self.view_changed_ms = now_ms
         self.counters = counters or (lambda: {})
+        self.accept_errors_seen = 0
+        self.fd_trouble_until_ms = -10**9
         self.stale_messages = 0  # from a process of a peer that has since restarted
         # the membership view's number: (sequence, node that numbered it). The DC numbers
         # each view it sees (above every number heard); members adopt it when their own
@@ -265,6 +269,8 @@ class Controller:
                          f"{self.membership.configured_expected})")
             self.last_expected_votes = expected
         self._number_view()
+        self._watch_accept_errors()
+        self.replica.retry_save(self.now_ms)
         if self.now_ms - self.last_hb_ms >= self.spec.heartbeat_interval_ms:
             self.last_hb_ms = self.now_ms
             self.emit(Broadcast(self._heartbeat()))
@@ -281,12 +287,40 @@ class Controller:
             "t": "hb", "c": self.spec.cluster_name, "dc": self.dc, "v": list(disk.saved),
             "term": self.term, "m": sorted(self.membership.members),
             "q": self.membership.quorate, "vw": list(self.view_id),
-            "hd": self.membership.heard_ages(self.now_ms)}
-        if disk.error is not None:
-            hb["disk"] = disk.error
+            "hd": self.membership.heard_ages(self.now_ms), "fa": 1}
+        if self.replica.version != disk.saved:
+            hb["vh"] = list(self.replica.version)  # held, not (yet) saved
+        hb.update(self.troubles())
         return hb
 
+    def troubles(self) -> dict[str, str]:
+        """What keeps this node from doing its work: ``disk``, ``fds`` -> why."""
+        out = {}
+        if self.replica.disk.error is not None:
+            out["disk"] = self.replica.disk.error
+        if self.now_ms < self.fd_trouble_until_ms:
+            out["fds"] = ("accepting connections fails (out of file descriptors): its "
+                          "control socket and peer port cannot take new clients")
+        return out
+
+    def _watch_accept_errors(self) -> None:
+        """Accept failures counted by the shell mark this node in trouble for a while."""
+        errors = sum(v for k, v in self.counters().items() if k.startswith("accept_errors_"))
+        if errors > self.accept_errors_seen:
+            if self.now_ms >= self.fd_trouble_until_ms:
+                self.log("accepting connections fails (out of file descriptors): this node "
+                         "says so in its heartbeat and is not fit to be DC", "error")
+                self.last_hb_ms = -10**9
+            self.fd_trouble_until_ms = self.now_ms + FD_TROUBLE_MS
+        self.accept_errors_seen = errors
+
     def _on_heartbeat(self, event: Heartbeat) -> None:
+        try:
+            self._heard(event)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            raise ProtocolError(f"heartbeat from node {event.sender}: {exc!r}") from exc
+
+    def _heard(self, event: Heartbeat) -> None:
         if event.now_ms is not None:
             self._now_ms = max(self.now_ms, event.now_ms)
         hb = M.decode_heartbeat(event.msg)
@@ -382,7 +416,7 @@ class Controller:
         p = self.peers
         electorate = frozenset(n for n in self.membership.members
                                if n == self.spec.me or p.hears_me.get(n, False))
-        unfit = frozenset(p.unfit | ({self.spec.me} if self.replica.disk.error else set()))
+        unfit = p.unfit | ({self.spec.me} if self.troubles() else frozenset())
         dc, reason = choose_dc(self.spec.me, electorate, self.membership.quorate,
                                self.dc, p.claims, started and quiet, p.claim_quorate, unfit)
         if dc == self.dc:
@@ -405,6 +439,11 @@ class Controller:
             self._route(sender, msg)
         except CibInvalid as exc:  # a CIB this node refuses to parse is never adopted
             raise ProtocolError(f"{raw.get('t')!r} from node {sender}: {exc}") from exc
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            # decode() is the boundary; this is the net under it: a peer's input never
+            # escapes handle()
+            raise ProtocolError(f"{raw.get('t')!r} from node {sender}: missing or bad "
+                                f"field ({exc!r})") from exc
 
     def _route(self, sender: int, msg: M.Message) -> None:
         if isinstance(msg, M.CibCopy):

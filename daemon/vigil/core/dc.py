@@ -67,6 +67,7 @@ if TYPE_CHECKING:
 
 Respond = Callable[[dict[str, Any]], None]
 FENCED_MEMBER_GRACE_MS = 60000  # a fenced member leaves the view within this
+TROUBLED_RESEND_MS = 10000  # the CIB to a member whose disk fails, at most this often
 
 
 class DcDuties:
@@ -233,7 +234,7 @@ class DcDuties:
         own before it adopted ``cib``), so adopting it never goes back."""
         c = self.ctx
         admin, epoch, _ = C.version(cib)
-        versions = [(admin, epoch)] + [v[:2] for v in c.peers.versions.values()]
+        versions = [(admin, epoch)] + [c.peers.newest(n)[:2] for n in c.peers.versions]
         if prior is not None:
             versions.append(prior[:2])
         top_admin = max(a for a, _ in versions)
@@ -250,7 +251,7 @@ class DcDuties:
         mine = C.version(c.cib)
         if c.peers.versions.get(node) == mine and c.peers.terms.get(node) == c.term:
             return
-        other = c.peers.versions.get(node, (0, 0, 0))
+        other = c.peers.newest(node)
         if (c.membership.quorate and c.peers.terms.get(node, 0) != c.term
                 and other[:2] >= mine[:2]):
             # a replica from another DC's term (a healed partition) with an epoch as high
@@ -261,7 +262,10 @@ class DcDuties:
             c.set_cib(new, "epoch moved past a member's")
             return
         last = self.sent.get(node)
-        if last and last[0] == mine and c.now_ms - last[1] < 2 * c.spec.heartbeat_interval_ms:
+        # a member whose disk fails retries its save itself: resend only now and then
+        wait_ms = (TROUBLED_RESEND_MS if "disk" in c.peers.troubles.get(node, {})
+                   else 2 * c.spec.heartbeat_interval_ms)
+        if last and last[0] == mine and c.now_ms - last[1] < wait_ms:
             return
         self.sent[node] = (mine, c.now_ms)
         c.emit(Send(node, encode(CibCopy(C.to_bytes(c.cib).decode(), c.term))))

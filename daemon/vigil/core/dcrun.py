@@ -215,9 +215,11 @@ class TransitionEngine:
     def current_action(self, token: str) -> int | None:
         """The action id a ``TRANSITION:ACTION`` token names in the running transition."""
         run = self.run
-        if run is None or not token.startswith(f"{run.transition_id}:"):
+        prefix = f"{run.transition_id}:" if run is not None else None
+        if prefix is None or not token.startswith(prefix):
             return None
-        return int(token.split(":")[1])
+        tail = token[len(prefix):]
+        return int(tail) if tail.isascii() and tail.isdecimal() else None
 
     def left(self, node: str) -> None:
         """``node`` left the view: its actions in flight failed."""

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from .events import Saved, Send
 
 Version = tuple[int, int, int]
+ACKS_KEPT = 64  # acknowledgements waiting for a save; older ones are dropped
 
 
 @dataclass
@@ -55,7 +56,5 @@ class Disk:
 
     def _due(self) -> list[Send]:
         due = [a for a in self.acks if a[0] <= self.saved]
-        if self.error is not None and not due:
-            return []
-        self.acks = [a for a in self.acks if a[0] > self.saved][-64:]
+        self.acks = [a for a in self.acks if a[0] > self.saved][-ACKS_KEPT:]
         return [Send(dc, {"t": "cib_ack", "pid": pid}) for _, dc, pid in due]

@@ -154,8 +154,9 @@ class Membership:
         ages = info.get("hd")
         if isinstance(ages, dict):
             peer.heard = {int(k): now_ms - v for k, v in ages.items()
-                          if str(k).isdigit() and int(k) in self.peers
-                          and isinstance(v, int) and 0 <= v}
+                          if isinstance(k, str) and k.isascii() and k.isdecimal()
+                          and int(k) in self.peers
+                          and isinstance(v, int) and not isinstance(v, bool) and 0 <= v}
         if peer.liveness is Liveness.DEAD or restarted:
             peer.liveness = Liveness.ALIVE
             return self._recompute(frozenset({sender}) if restarted else frozenset(),

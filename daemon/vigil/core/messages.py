@@ -219,11 +219,21 @@ class _Fields:
 ENTRY_FIELDS = ("target", "action", "state", "origin")
 
 
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def _entry(f: _Fields, value: Any) -> Json:
+    """A fencing history entry, complete (optional fields filled in) or refused."""
     if not (isinstance(value, dict) and all(isinstance(value.get(k), str) for k in ENTRY_FIELDS)
-            and isinstance(value.get("requested"), (int, float))):
+            and _number(value.get("requested"))
+            and all(isinstance(value.get(k, ""), str) for k in ("device", "reason"))
+            and (value.get("completed") is None or _number(value.get("completed")))):
         raise f.bad("entry", "a fencing history entry")
-    return dict(value)
+    return {"target": value["target"], "action": value["action"], "state": value["state"],
+            "device": value.get("device", ""), "origin": value["origin"],
+            "requested": value["requested"], "completed": value.get("completed"),
+            "reason": value.get("reason", "")}
 
 
 def decode(raw: Any) -> Message:
@@ -310,6 +320,9 @@ class Hb:
     quorate: bool = False
     view: tuple[int, int] | None = None
     disk: str | None = None  # why it cannot save the CIB
+    fds: str | None = None  # why it cannot accept connections (out of descriptors)
+    fence_acks: bool = False  # it answers fence_event acks (fa)
+    held: Version | None = None  # the version it holds when it differs from the saved one
 
 
 def _ints(value: Any, length: int | None = None) -> tuple[int, ...] | None:
@@ -326,7 +339,9 @@ def decode_heartbeat(raw: Json) -> Hb:
     term = raw.get("term")
     v = _ints(raw.get("v"), 3)
     vw = _ints(raw.get("vw"), 2)
+    vh = _ints(raw.get("vh"), 3)
     disk = raw.get("disk")
+    fds = raw.get("fds")
     return Hb(
         cluster=str(raw.get("c")),
         dc=dc if isinstance(dc, int) and not isinstance(dc, bool) else None,
@@ -335,5 +350,8 @@ def decode_heartbeat(raw: Json) -> Hb:
         members=_ints(raw.get("m")),
         quorate=raw.get("q") is True,
         view=(vw[0], vw[1]) if vw is not None else None,
-        disk=str(disk) if disk else None,
+        disk=str(disk)[:300] if disk else None,
+        fds=str(fds)[:300] if fds else None,
+        fence_acks=raw.get("fa") == 1,
+        held=(vh[0], vh[1], vh[2]) if vh is not None else None,
     )

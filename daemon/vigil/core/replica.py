@@ -8,7 +8,11 @@ Rules
 * A member adopts what the DC it follows sends, unless it is older than its own (by
   version or by rank): a DC that was frozen and is followed again must not take the
   members back. The DC pulls such a replica or moves its epoch past it, and sends again.
-* It acknowledges a write only once that version is saved (:mod:`.disk`).
+* It acknowledges a write only once that version is saved (:mod:`.disk`); while what it
+  holds is not saved it tries again every :data:`SAVE_RETRY_MS`, and its heartbeat also
+  says what it holds (``vh``) so that a new DC moves its epoch past that too.
+* :meth:`Replica.store` (and ``hold``/``set_term`` of the DC taking over) are the only
+  writers.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from .events import Command, Persist
 from .messages import CibCopy
 
 Rank = tuple[int, int, int, int]
+SAVE_RETRY_MS = 2000
 
 
 class Replica:
@@ -32,6 +37,7 @@ class Replica:
         self._emit = emit
         self._log = log
         self._refused: tuple[tuple[int, int, int], int] | None = None
+        self._retry_at_ms = 0
 
     @property
     def cib(self) -> C.Element:
@@ -60,6 +66,16 @@ class Replica:
         """Hold a pulled replica without saving it: the DC saves what it makes of it."""
         self._cib = new
         self._term = term
+
+    def retry_save(self, now_ms: int) -> None:
+        """While what is held is not saved (the disk failed), save it again every
+        :data:`SAVE_RETRY_MS`: a repaired disk is noticed without waiting for a change."""
+        if self.disk.saved >= C.version(self._cib) and self.disk.error is None:
+            return
+        if now_ms < self._retry_at_ms:
+            return
+        self._retry_at_ms = now_ms + SAVE_RETRY_MS
+        self._emit(Persist(C.to_bytes(self._cib), C.version(self._cib), self._term))
 
     def set_term(self, term: int) -> None:
         """A new DC term for the CIB held (saved with the next store)."""

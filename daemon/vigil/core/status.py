@@ -166,6 +166,10 @@ def record_op(cib: Element, rec: OpRecord) -> None:
         "queue-time": "0",
         "op-digest": op_digest(action),
     }
+    meta = dict(action.meta)
+    for name in ("migrate_source", "migrate_target"):  # a migration's two ends
+        if name in meta:
+            attrs[name] = meta[name]
     if action.is_recurring:
         ids = [f"{action.rsc}_monitor_{action.interval_ms}"]
     else:

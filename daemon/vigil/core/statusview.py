@@ -60,12 +60,11 @@ def fencing_view(history: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def disk_error(ctrl: NodeContext, node_id: int) -> str | None:
+def troubles(ctrl: NodeContext, node_id: int) -> dict[str, str]:
+    """What keeps a node from doing its work, as it says (this node: as it knows)."""
     if node_id == ctrl.spec.me:
-        return ctrl.replica.disk.error
-    info = ctrl.membership.peers[node_id].info if node_id in ctrl.membership.peers else {}
-    error = info.get("disk")
-    return str(error) if error else None
+        return ctrl.troubles()
+    return dict(ctrl.peers.troubles.get(node_id, {}))
 
 
 def status_view(ctrl: NodeContext) -> dict[str, Any]:
@@ -76,6 +75,7 @@ def status_view(ctrl: NodeContext) -> dict[str, Any]:
     for node_id, name in sorted(ctrl.spec.names.items()):
         known = state.nodes.get(name)
         online = node_id in members
+        trouble = troubles(ctrl, node_id)
         nodes.append({"name": name, "id": node_id, "online": online,
                       "standby": bool(known and known.standby),
                       "maintenance": bool(known and known.maintenance),
@@ -85,8 +85,10 @@ def status_view(ctrl: NodeContext) -> dict[str, Any]:
                       "incarnation": (ctrl.incarnation if node_id == ctrl.spec.me
                                       else ctrl.membership.incarnation_of(node_id))
                       if online else 0,
-                      # why the node cannot save the CIB (None: it can, or unknown)
-                      "disk_error": disk_error(ctrl, node_id) if online else None})
+                      # why the node cannot save the CIB, or accept connections
+                      # (None: it can, or unknown)
+                      "disk_error": trouble.get("disk") if online else None,
+                      "fd_error": trouble.get("fds") if online else None})
     return {
         "cluster_name": ctrl.spec.cluster_name,
         "node": ctrl.spec.my_name,

@@ -52,7 +52,7 @@ def op_ticket(cib: C.Element, req: dict[str, Any]) -> tuple[C.Element | None, di
     action = req.get("action")
     if not isinstance(ticket, str) or not ticket:
         raise CibInvalid("argument 'ticket' must be a non-empty string")
-    if action not in ACTIONS:
+    if not isinstance(action, str) or action not in ACTIONS:
         raise CibInvalid(f"ticket action must be one of {', '.join(ACTIONS)}, not "
                          f"{action!r}")
     if action in NEED_FORCE and req.get("force") is not True:

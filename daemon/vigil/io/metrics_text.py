@@ -110,6 +110,10 @@ def render(status: dict[str, Any]) -> str:
                "1 when the node reports that it cannot save the CIB (a full or read-only "
                "disk...); status names the error.",
                [({"node": str(n.get("name"))}, bool(n.get("disk_error"))) for n in nodes])
+    out.family("vigil_node_out_of_fds", "gauge",
+               "1 when the node reports that accepting connections fails (out of file "
+               "descriptors); status names the error.",
+               [({"node": str(n.get("name"))}, bool(n.get("fd_error"))) for n in nodes])
 
     out.gauge("vigil_resources_configured", "Primitive resources (clone instances folded).",
               len(resources))

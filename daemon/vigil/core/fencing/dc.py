@@ -84,7 +84,7 @@ class DcFencing:
     def start(self, token: str, target: str, action: str, timeout_ms: int) -> str | None:
         """Start fencing; return a reason when it cannot even be tried."""
         c = self.ctx
-        if target == c.spec.my_name:
+        if target == c.spec.my_name and action != "on":  # unfencing itself is harmless
             return self._by_peer(token, action, timeout_ms)
         if c.spec.node_id(target) is None:
             return f"{target} is not a node of this cluster"
@@ -169,8 +169,9 @@ class DcFencing:
         target, ok = entry["target"], entry["state"] == "success"
         waiting = [t for t, j in self.joined.items()
                    if (j.target, j.requested) == (target, entry["requested"])]
-        if ok and entry["action"] != "on":
-            self.failures.pop(target, None)
+        if ok:
+            if entry["action"] != "on":
+                self.failures.pop(target, None)
             c.log(f"{target} was fenced ({entry['action']}) by {entry['origin']} with "
                   f"{entry['device']}")
             self._confirm(target, entry["action"])
@@ -245,7 +246,12 @@ class DcFencing:
 
     def _confirm(self, target: str, action: str) -> None:
         node_id = self.ctx.spec.node_id(target)
-        if node_id is None or action == "on":
+        if node_id is None:
+            return
+        if action == "on":  # unfenced: the scheduler no longer asks for it (Pacemaker too)
+            when = str(int(self.ctx.wall_s))
+            self.dc.status_edit(f"{target} is unfenced", lambda cib: S.set_attr(
+                cib, node_id, target, "#node-unfenced", when))
             return
         still_member = node_id in self.ctx.membership.members
 

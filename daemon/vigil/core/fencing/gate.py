@@ -19,6 +19,9 @@ A fence agent runs only when all three hold, in this order:
    never gets there, and every fencing that runs is in the history of the nodes that
    survive it.
 
+A member running a version from before these acknowledgements (its heartbeat lacks
+``fa``) counts as holding the entry it was sent: a rolling upgrade does not stop fencing.
+
 A fencing that does not pass within ``gate_timeout_ms`` (twice the deadtime, at least
 two seconds) is refused with a reason naming the condition that failed; if its pending
 entry was already published, a ``failed`` entry replaces it everywhere.
@@ -117,7 +120,11 @@ class FenceGate:
                                  w.requested, None)
             w.acked = {c.spec.me}
             publish(c, w.entry, ack=True)
-        held = frozenset(w.acked & (m.members | {c.spec.me}))
+        # a member of a version before fence acknowledgements (it does not say "fa" in its
+        # heartbeat) cannot answer: it got the entry on its stream and counts as holding it
+        # (a rolling upgrade must not stop fencing; the settled-view rule still applies)
+        legacy = m.members - c.peers.fence_acks - {c.spec.me}
+        held = frozenset((w.acked & (m.members | {c.spec.me})) | legacy)
         if m.is_majority(held):
             del self.waiting[w.token]
             c.emit(fence_command(c.cib, w.token, w.target, w.action, w.requested))

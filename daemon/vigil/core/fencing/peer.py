@@ -133,8 +133,11 @@ class PeerFencing:
 
         def refused(reason: str, failed: dict[str, Any] | None) -> None:
             self.running.pop(token, None)
-            if failed is not None:
-                c.fence_finished(failed)
+            if failed is None:  # refused before it was recorded: the DC must hear of it
+                failed = H.entry(target, action, "failed", "", c.spec.my_name, requested,
+                                 round(c.wall_s, 3), reason)
+                publish(c, failed)
+            c.fence_finished(failed)
             respond(error_reply(FencingError(f"fencing {target} refused: {reason}")))
 
         c.fence_gate.request(token, target, action, requested, refused)

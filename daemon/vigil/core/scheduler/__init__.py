@@ -27,11 +27,16 @@ Public API
 
 Pipeline (one module per stage, frozen values between stages)::
 
-    unpack.unpack          CIB           -> ClusterState   (history.py, definition.py)
+    unpack.unpack          CIB           -> ClusterState   (tree.py, history.py, definition.py)
     placement.initial_scores ClusterState -> Scores
-    assign.assign_resources  + Scores     -> Assignment   (clones.py, promote.py)
+    assign.assign_resources  + Scores     -> Assignment   (clones.py, promote.py, instances.py)
     actions/order/fencing    + Assignment -> action graph (propagate.py)
     transition.build_transition           -> Transition   (summary.py)
+    render.transition_json / human / dot_text: the Transition as JSON, text, dot
+
+The helpers the assigner and the action builder call out to are typed against small
+protocols (:mod:`.ports`), not against those classes, so no import, type-only ones
+included, goes back up the pipeline.
 """
 
 from __future__ import annotations

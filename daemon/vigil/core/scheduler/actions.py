@@ -15,6 +15,8 @@ Rules (Pacemaker 2.1.5 ``native_create_actions``)
   (and promote); one already running there stays as is, unless it must be rescheduled.
   Resources in maintenance (or on a node in maintenance) get no recurring monitors.
   A role-specific monitor that no longer matches the role is cancelled.
+* A start still in flight (pending in the history) stays in the graph on the assigned
+  node, even when nothing else changes (Pacemaker's create_pending_start).
 * Probes (``monitor`` interval 0, expecting 7) run on every online, clean node where the
   resource's state is unknown; starts wait for them.
 * Active on several nodes (only online clean ones count unless it requires fencing):
@@ -44,13 +46,13 @@ from .actgraph import (
     Act,
     ActionGraph,
 )
-from .assign import Assignment
 from .clone_actions import probe_clone
 from .discovery import no_probe
 from .history import PROMOTED, STARTED, STOPPED, UNKNOWN, UNPROMOTED
 from .migration import can_migrate, create_migration
 from .multiactive import multiply_active
 from .notify import NotifyData
+from .ports import Assignment
 from .scores import INFINITY
 from .state import ClusterState, requirement
 
@@ -283,8 +285,8 @@ class ActionBuilder:
         need_stop = need_promote = migrate = False
         for node in sorted(rsc.dangling_on):  # a completed migration's source
             self.dangling.add(self.rsc_action(rid, "stop", node, False).seq)
-        if rsc.start_pending and chosen is not None:  # the start in flight is shown
-            self.rsc_action(rid, "start", chosen, True).print_always = True
+        for node in sorted(rsc.stop_required_on & set(rsc.running)):  # a filler failed
+            self.rsc_action(rid, "stop", node, False)
         moving = current is not None and chosen is not None and current != chosen
         if moving and current is not None and chosen is not None:
             migrate = next_role >= STARTED and can_migrate(self, rid, current, chosen)
@@ -296,6 +298,8 @@ class ActionBuilder:
         elif self.multiply_active(rid):
             mode = (rsc.meta.get("multiple-active") or "stop_start").lower()
             need_stop = mode != "block"
+        if rsc.start_pending and chosen is not None:  # the start in flight is in the graph
+            self.rsc_action(rid, "start", chosen, True).print_always = True
         if moving:
             need_stop = True
         elif rsc.failed and self.managed(rid):
@@ -380,7 +384,7 @@ class ActionBuilder:
 
     def probe_primitive(self, rid: str, node: str, top: str) -> bool:
         rsc = self.state.resources[rid]
-        if rsc.orphan or node in rsc.known_on:
+        if rsc.orphan or node in rsc.known_on or rsc.container is not None:
             return False
         if (rid, node) in self.no_probe:
             return False

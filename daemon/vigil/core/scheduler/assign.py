@@ -23,33 +23,19 @@ Rules
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from functools import cmp_to_key
 
 from . import scores
 from .clones import allocate_clone, apply_clone_primary
-from .colocation import Coloc, Colocations, build_colocations
+from .colocation import Coloc, build_colocations
 from .history import PROMOTED, STOPPED, UNKNOWN
 from .placement import Scores
+from .ports import Assignment
 from .state import ClusterState
 from .utilization import assignment_order, ban_insufficient_capacity
 
 INF = scores.INFINITY
 INFINITY_HACK = INF * -100
-
-
-@dataclass(frozen=True)
-class Assignment:
-    """Where every resource goes: node (or None) and next role, plus shown scores."""
-
-    node: Mapping[str, str | None]
-    next_role: Mapping[str, int]
-    unmanaged: frozenset[str] = frozenset()
-    shown_scores: Mapping[str, Mapping[str, Mapping[str, int]]] = field(default_factory=dict)
-    promoted: frozenset[str] = frozenset()
-    colocations: Colocations | None = None
-    # final allowed scores and resources per node (for interleaved instance pairing)
-    allowed: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
-    num_assigned: Mapping[str, int] = field(default_factory=dict)
 
 
 class Assigner:
@@ -386,8 +372,6 @@ class Assigner:
                 return (-weight(n), self.num_assigned[n], 0 if n == current else 1, n)
 
             return sorted(table, key=key)
-        from functools import cmp_to_key
-
         return sorted(table, key=cmp_to_key(cmp))
 
     def has_capacity(self, node: str, rid: str) -> bool:

@@ -5,7 +5,7 @@ See :mod:`.clones` for the rules.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from . import scores
 from .actgraph import (
@@ -13,14 +13,24 @@ from .actgraph import (
     IMPLIES_THEN_PRINTED,
     OPTIONAL,
     RUNNABLE_LEFT,
+    Act,
 )
-from .notify import create_pseudo_ops
-
-if TYPE_CHECKING:
-    from .actions import ActionBuilder
+from .notify import NotifyBuilder, create_pseudo_ops
 
 
-def probe_clone(b: ActionBuilder, rid: str, node: str) -> None:
+class CloneBuilder(NotifyBuilder, Protocol):
+    """What a clone's probes, pseudo actions and internal orderings use of the action
+    builder (and call back: an instance's probe is a primitive's)."""
+
+    def order_keys(self, first_rid: str, first_task: str, then_rid: str, then_task: str,
+                   flags: int) -> None: ...
+
+    def probe_primitive(self, rid: str, node: str, top: str) -> bool: ...
+
+    def pseudo(self, rid: str, task: str) -> Act: ...
+
+
+def probe_clone(b: CloneBuilder, rid: str, node: str) -> None:
     clone = b.state.resources[rid]
     if scores.is_true(clone.meta.get("globally-unique")):
         for inst in clone.children:
@@ -47,7 +57,7 @@ def probe_clone(b: ActionBuilder, rid: str, node: str) -> None:
         b.probe_primitive(leaf.id, node, rid)
 
 
-def _status(b: ActionBuilder, inst: str) -> tuple[bool, bool, bool]:
+def _status(b: CloneBuilder, inst: str) -> tuple[bool, bool, bool]:
     """(stopping, starting, active) of a clone instance, from its actions."""
     stopping = starting = active = False
     for leaf in b.state.leaves(inst):
@@ -61,7 +71,7 @@ def _status(b: ActionBuilder, inst: str) -> tuple[bool, bool, bool]:
     return stopping, starting, active
 
 
-def create_clone(b: ActionBuilder, rid: str) -> None:
+def create_clone(b: CloneBuilder, rid: str) -> None:
     clone = b.state.resources[rid]
     any_start = any_stop = any_active = False
     dependents_migrate = True  # unless an instance restarts
@@ -96,7 +106,7 @@ def create_clone(b: ActionBuilder, rid: str) -> None:
     create_pseudo_ops(b, rid)
 
 
-def clone_constraints(b: ActionBuilder, rid: str) -> None:
+def clone_constraints(b: CloneBuilder, rid: str) -> None:
     clone = b.state.resources[rid]
     b.order_keys(rid, "stopped", rid, "start", OPTIONAL)
     b.order_keys(rid, "start", rid, "running", RUNNABLE_LEFT)

@@ -20,47 +20,61 @@ Rules (Pacemaker 2.1.5)
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from . import scores
+from .colocation import Coloc
 from .history import PROMOTED, STOPPED, UNPROMOTED
 from .instances import failed as _failed
+from .instances import instance_node, sort_instances
 from .instances import running_count as _running_count
-from .instances import sort_instances
-from .interleave import colocation_partner, interleaves_colocation
-from .promote import add_promotion_scores, set_instance_roles
-
-if TYPE_CHECKING:
-    from .actions import ActionBuilder
-    from .assign import Assigner
-    from .colocation import Coloc
+from .interleave import PairingAssigner, colocation_partner, interleaves_colocation
+from .promote import PromotionAssigner, add_promotion_scores, set_instance_roles
 
 INF = scores.INFINITY
 
 
-def is_unique(a: Assigner | ActionBuilder, rid: str) -> bool:
-    return scores.is_true(a.state.resources[rid].meta.get("globally-unique"))
+class CloneAssigner(PromotionAssigner, PairingAssigner, Protocol):
+    """What assigning a clone's instances reads and writes of the assigner (and calls
+    back: a clone's primaries and instances are assigned by the assigner itself)."""
+
+    allocating: set[str]
+    capacity: dict[str, dict[str, int]]
+    num_assigned: dict[str, int]
+    provisional: set[str]
+
+    def allocate(self, rid: str, prefer: str | None = None) -> str | None: ...
+
+    def assign(self, rid: str, chosen: str | None, force: bool = False) -> bool: ...
+
+    def ban_all(self, rid: str) -> None: ...
+
+    def current_node(self, rid: str) -> str | None: ...
+
+    def colocation_match(self, rid: str, c: Coloc, pnode: str | None) -> None: ...
+
+    def role_filter(self, rid: str, c: Coloc) -> bool: ...
 
 
-def clone_max(a: Assigner, rid: str) -> int:
+def clone_max(a: CloneAssigner, rid: str) -> int:
     rsc = a.state.resources[rid]
     value = rsc.meta.get("clone-max")
     default = len(a.state.nodes)
     return max(0, scores.lenient_int(value, default)) if value is not None else default
 
 
-def node_max(a: Assigner, rid: str) -> int:
+def node_max(a: CloneAssigner, rid: str) -> int:
     return max(1, scores.lenient_int(a.state.resources[rid].meta.get("clone-node-max"), 1))
 
 
-def _update_score(a: Assigner, rid: str, node: str, score: int) -> None:
+def _update_score(a: CloneAssigner, rid: str, node: str, score: int) -> None:
     table = a.allowed[rid]
     table[node] = scores.add(table.get(node, 0), score)
     for c in a.state.resources[rid].children:
         _update_score(a, c, node, score)
 
 
-def _append_parent_colocations(a: Assigner, clone: str, inst: str, all_coloc: bool) -> None:
+def _append_parent_colocations(a: CloneAssigner, clone: str, inst: str, all_coloc: bool) -> None:
     for c in a.cols.this_with.get(clone, []):
         if all_coloc or c.score < 0 or c.score >= INF:
             lst = a.cols.this_with.setdefault(inst, [])
@@ -75,7 +89,7 @@ def _append_parent_colocations(a: Assigner, clone: str, inst: str, all_coloc: bo
                 lst.append(c)
 
 
-def _can_run_instance(a: Assigner, clone: str, inst: str, node: str, limit: int) -> bool:
+def _can_run_instance(a: CloneAssigner, clone: str, inst: str, node: str, limit: int) -> bool:
     ok = False
     if a.can_run(node) and not a.state.resources[inst].orphan:
         local = a.allowed[clone].get(node)
@@ -91,7 +105,7 @@ def _can_run_instance(a: Assigner, clone: str, inst: str, node: str, limit: int)
     return ok
 
 
-def _deallocate(a: Assigner, rid: str) -> None:
+def _deallocate(a: CloneAssigner, rid: str) -> None:
     node = a.assigned.pop(rid, None)
     a.provisional.add(rid)
     if node is not None and a.state.resources[rid].kind == "primitive":
@@ -102,7 +116,7 @@ def _deallocate(a: Assigner, rid: str) -> None:
         _deallocate(a, c)
 
 
-def _allocate_instance(a: Assigner, clone: str, inst: str, prefer: str | None,
+def _allocate_instance(a: CloneAssigner, clone: str, inst: str, prefer: str | None,
                        all_coloc: bool, limit: int) -> bool:
     if inst not in a.provisional:
         return a.assigned.get(inst) is not None
@@ -130,7 +144,7 @@ def _allocate_instance(a: Assigner, clone: str, inst: str, prefer: str | None,
     return chosen is not None
 
 
-def _distribute(a: Assigner, clone: str, children: list[str]) -> None:
+def _distribute(a: CloneAssigner, clone: str, children: list[str]) -> None:
     maximum, limit = clone_max(a, clone), node_max(a, clone)
     a.clone_count[clone] = {}
     available = sum(1 for n in a.allowed[clone] if a.can_run(n))
@@ -159,7 +173,7 @@ def _distribute(a: Assigner, clone: str, children: list[str]) -> None:
             _unassign(a, inst)
 
 
-def _unassign(a: Assigner, rid: str) -> None:
+def _unassign(a: CloneAssigner, rid: str) -> None:
     rsc = a.state.resources[rid]
     current = a.current_node(rid) if rsc.kind == "primitive" else None
     if current is not None and not a.managed[rid]:
@@ -176,7 +190,7 @@ def _unassign(a: Assigner, rid: str) -> None:
         _unassign(a, c)
 
 
-def allocate_clone(a: Assigner, rid: str, prefer: str | None) -> str | None:
+def allocate_clone(a: CloneAssigner, rid: str, prefer: str | None) -> str | None:
     if rid not in a.provisional or rid in a.allocating:
         return None
     clone = a.state.resources[rid]
@@ -204,14 +218,7 @@ def allocate_clone(a: Assigner, rid: str, prefer: str | None) -> str | None:
     return None
 
 
-def instance_node(a: Assigner, rid: str) -> str | None:
-    rsc = a.state.resources[rid]
-    if rsc.kind == "group":
-        return a.assigned.get(rsc.children[0]) if rsc.children else None
-    return a.assigned.get(rid)
-
-
-def apply_clone_primary(a: Assigner, rid: str, c: Coloc) -> None:
+def apply_clone_primary(a: CloneAssigner, rid: str, c: Coloc) -> None:
     """``rid`` (dependent) is colocated with the clone ``c.primary``."""
     clone = a.state.resources[c.primary]
     if c.primary in a.provisional:
@@ -248,14 +255,14 @@ def apply_clone_primary(a: Assigner, rid: str, c: Coloc) -> None:
         a.colocation_match(rid, c, node)
 
 
-def _add_matching(a: Assigner, rid: str, node: str, c: Coloc) -> None:
+def _add_matching(a: CloneAssigner, rid: str, node: str, c: Coloc) -> None:
     value = a.state.nodes[node].attrs.get(c.node_attribute)
     for n, w in a.allowed[rid].items():
         if a.state.nodes[n].attrs.get(c.node_attribute) == value:
             a.allowed[rid][n] = scores.add(w, c.score)
 
 
-def _exclude(a: Assigner, rid: str, nodes: list[str]) -> None:
+def _exclude(a: CloneAssigner, rid: str, nodes: list[str]) -> None:
     for n in a.allowed[rid]:
         if n not in nodes:
             a.allowed[rid][n] = -INF

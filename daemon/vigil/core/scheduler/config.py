@@ -89,7 +89,7 @@ def parse_options(cib: Element, now_s: float) -> Options:
         stonith_enabled=flag("stonith-enabled", True),
         stonith_action=props.get("stonith-action", "reboot") or "reboot",
         symmetric=flag("symmetric-cluster", True),
-        no_quorum_policy=_quorum_policy(cib, props, flag("stonith-enabled", True), quorum),
+        no_quorum_policy=_no_quorum_policy(cib, props, flag("stonith-enabled", True), quorum),
         have_quorum=quorum,
         stop_all=flag("stop-all-resources", False),
         maintenance_mode=flag("maintenance-mode", False),
@@ -103,21 +103,33 @@ def parse_options(cib: Element, now_s: float) -> Options:
         dc_uuid=cib.get("dc-uuid"),
         health_strategy=(props.get("node-health-strategy") or "none").lower(),
         health_scores=_health_scores(props),
+        enable_unfencing=_unfencing_enabled(cib),
+        shutdown_lock=flag("shutdown-lock", False),
+        shutdown_lock_limit_s=scores.parse_duration_ms(props.get("shutdown-lock-limit"), 0)
+        // 1000,
     )
 
 
-def _quorum_policy(cib: Element, props: Mapping[str, str], stonith: bool,
-                   quorum: bool) -> str:
-    """no-quorum-policy as Pacemaker's unpack_config reads it: an unknown value is stop;
-    suicide needs fencing, and quorum or the CIB's ``no-quorum-panic``, else it is stop
-    ("the cluster has never had quorum")."""
+def _no_quorum_policy(cib: Element, props: Mapping[str, str], stonith: bool,
+                      quorum: bool) -> str:
+    """``suicide`` holds only with fencing enabled and a partition that had quorum (or the
+    CIB's ``no-quorum-panic``); otherwise it is ``stop`` (Pacemaker's unpack_config)."""
     policy = (props.get("no-quorum-policy") or "stop").lower()
     if policy not in ("stop", "freeze", "ignore", "demote", "suicide"):
-        return "stop"
+        return "stop"  # an unknown policy is stop too
     if policy == "suicide" and not (stonith and (
             quorum or scores.lenient_int(cib.get("no-quorum-panic"), 0))):
         return "stop"
     return policy
+
+
+def _unfencing_enabled(cib: Element) -> bool:
+    """Pacemaker's pe_flag_enable_unfencing: a ``provides`` or ``requires`` meta attribute
+    with the value ``unfencing`` anywhere in the resources, or in ``rsc_defaults``."""
+    pairs = [*cib.iterfind("configuration/resources//meta_attributes/nvpair"),
+             *cib.iterfind("configuration/rsc_defaults/meta_attributes/nvpair")]
+    return any(p.get("name") in ("provides", "requires") and p.get("value") == "unfencing"
+               for p in pairs)
 
 
 def _health_scores(props: Mapping[str, str]) -> tuple[int, int, int, int]:

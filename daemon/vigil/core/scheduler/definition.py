@@ -38,14 +38,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from vigil.core import digest
 
 from .model import OpSpec, RscSpec
-
-if TYPE_CHECKING:  # history imports this module
-    from .history import OpRecord
+from .records import OpRecord
 
 # Pacemaker's CRM_FEATURE_SET in 2.1.5, for a history entry and CIB without one
 FEATURE_SET = "3.16.2"

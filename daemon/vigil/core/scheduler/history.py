@@ -5,7 +5,6 @@ Rules (Pacemaker 2.1.5 ``unpack_rsc_op``)
 * Operations are replayed in call-id order; the last relevant one decides the role.
   A successful start means Started, promote Promoted, demote Unpromoted, stop Stopped.
   A probe (monitor, interval 0) returning 7 means stopped, 0 running, 8 running Promoted.
-  A monitor's degraded results count as success: 190 as 0, 191 as 8.
 * The expected rc is the third field of ``transition-key`` (7 for probes without one).
   An op failed when ``op-status`` is not 0 (and not pending/cancelled) or rc differs from
   the expected rc. A probe never fails on 0, 7 or 8.
@@ -23,13 +22,17 @@ Rules (Pacemaker 2.1.5 ``unpack_rsc_op``)
 * A ``*_last_failure_0`` start or monitor that has not expired, with an ``op-digest`` that
   no longer matches the definition, also has its fail count cleared (see
   :mod:`.definition`).
+* A monitor's degraded result (rc 190, 191) is listed as a failed op but read as
+  success (0, 8: running, Promoted).
 * ``check_ops`` (for :mod:`.definition`): an active resource's ops from its last start on.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cmp_to_key
 
 from lxml import etree
 
@@ -43,6 +46,7 @@ from .migrate_history import (
     migrate_to_success,
 )
 from .model import OpSpec, RscSpec
+from .records import OpRecord, newer
 
 Element = etree._Element
 
@@ -51,45 +55,14 @@ ROLE_NAMES = ("Unknown", "Stopped", "Started", "Unpromoted", "Promoted")
 ROLE_BY_NAME = {n: i for i, n in enumerate(ROLE_NAMES)}
 
 # on-fail severity order (Pacemaker's cmp_on_fail)
-_SEVERITY = {"ignore": 0, "demote": 1, "restart": 2, "recover": 2, "block": 3,
-             "migrate": 4, "standby": 4, "stop": 5, "fence": 6}
+_SEVERITY = {"ignore": 0, "demote": 1, "restart": 2, "recover": 2, "restart-container": 3,
+             "block": 4, "migrate": 5, "standby": 5, "stop": 6, "fence": 7}
 
 # op-status codes
 DONE, PENDING, CANCELLED, NOT_INSTALLED = 0, -1, 1, 7
 HARD_RC = {2, 3, 4, 5}
-# a monitor's OCF_DEGRADED (190) and OCF_DEGRADED_PROMOTED (191) count as 0 and 8
-DEGRADED_RC = {190: 0, 191: 8}
-
-
-@dataclass(frozen=True)
-class OpRecord:
-    id: str
-    key: str
-    task: str
-    interval_ms: int
-    rc: int
-    status: int
-    call_id: int
-    target_rc: int | None
-    last_rc_change: int | None
-    exit_reason: str
-    order: int
-    digest: str | None = None
-    secure_digest: str | None = None
-    secure_params: str | None = None
-    feature_set: str | None = None
-    on_node: str | None = None
-    migrate_source: str | None = None
-    migrate_target: str | None = None
-    magic: str | None = None
-
-    @property
-    def is_probe(self) -> bool:
-        return self.task == "monitor" and self.interval_ms == 0
-
-    @property
-    def is_last_failure(self) -> bool:
-        return self.id.endswith("_last_failure_0")
+# a monitor's OCF_DEGRADED / OCF_DEGRADED_PROMOTED count as OCF_OK / OCF_RUNNING_PROMOTED
+DEGRADED = {190: 0, 191: 8}
 
 
 @dataclass(frozen=True)
@@ -152,12 +125,9 @@ def parse_op(el: Element, rsc_id: str, order: int) -> OpRecord:
         if len(parts) >= 3 and parts[2].lstrip("-").isdigit():
             target = int(parts[2])
     lrc = el.get("last-rc-change") or el.get("last-run")
-    rc = _int(el.get("rc-code"), 0)
-    if task == "monitor":  # degraded is success (Pacemaker's pcmk__effective_rc)
-        rc = DEGRADED_RC.get(rc, rc)
     return OpRecord(
         id=el.get("id", ""), key=key, task=task, interval_ms=interval,
-        rc=rc, status=_int(el.get("op-status"), 0),
+        rc=_int(el.get("rc-code"), 0), status=_int(el.get("op-status"), 0),
         call_id=_int(el.get("call-id"), -1), target_rc=target,
         last_rc_change=_int(lrc, 0) if lrc is not None else None,
         exit_reason=el.get("exit-reason", ""), order=order, digest=el.get("op-digest"),
@@ -169,8 +139,16 @@ def parse_op(el: Element, rsc_id: str, order: int) -> OpRecord:
 
 
 def sorted_ops(lrm_rsc: Element, rsc_id: str) -> list[OpRecord]:
+    """The entries oldest first, as Pacemaker orders them (:func:`.records.newer`)."""
     ops = [parse_op(el, rsc_id, i) for i, el in enumerate(lrm_rsc.iterfind("lrm_rsc_op"))]
-    return sorted(ops, key=lambda o: (o.call_id, o.order))
+    ids = {o.call_id for o in ops}
+    if len(ids) == len(ops) and -1 not in ids:  # the usual case: call ids decide
+        return sorted(ops, key=lambda o: o.call_id)
+    return sorted(ops, key=cmp_to_key(_newer_here))
+
+
+def _newer_here(a: OpRecord, b: OpRecord) -> int:
+    return newer(a, b, True)  # entries of one lrm_resource are on one node
 
 
 def find_op(spec: RscSpec, task: str, interval_ms: int) -> OpSpec | None:
@@ -181,9 +159,13 @@ def find_op(spec: RscSpec, task: str, interval_ms: int) -> OpSpec | None:
 
 
 def on_fail_for(spec: RscSpec, op: OpRecord, op_defaults: Mapping[str, str],
-                stonith_enabled: bool) -> str:
+                stonith_enabled: bool, in_container: bool = False) -> str:
     conf = find_op(spec, op.task, op.interval_ms)
     value = (conf.on_fail if conf else None) or op_defaults.get("on-fail")
+    if value is not None and value.lower() == "restart-container" and not in_container:
+        value = None
+    if value is None and in_container:
+        return "restart-container"
     if value is None:
         if op.task == "stop":
             return "fence" if stonith_enabled else "block"
@@ -232,6 +214,7 @@ class HistoryContext:
     managed: bool = True
     default_timeout_ms: int = 20000
     migration: MigrationView | None = None
+    in_container: bool = False  # a filler (``container`` meta)
 
 
 def _expired(op: OpRecord, ctx: HistoryContext, h: NodeHistory) -> bool:
@@ -330,13 +313,17 @@ def _succeeded(op: OpRecord, rc: int, h: NodeHistory, last_failure_key: str | No
         h.role = STARTED
 
 
-def _failed(op: OpRecord, outcome: str, ctx: HistoryContext, h: NodeHistory) -> None:
-    h.failed_ops.append(FailedOp(
+def _failed_op(op: OpRecord, ctx: HistoryContext) -> FailedOp:
+    return FailedOp(
         rsc=ctx.rsc_id, node=ctx.node, task=op.task, interval_ms=op.interval_ms, rc=op.rc,
         status=op.status, exit_reason=op.exit_reason, key=op.key, call_id=op.call_id,
         last_rc_change=op.last_rc_change,
-    ))
-    of = on_fail_for(ctx.spec, op, ctx.op_defaults, ctx.stonith_enabled)
+    )
+
+
+def _failed(op: OpRecord, outcome: str, ctx: HistoryContext, h: NodeHistory) -> None:
+    h.failed_ops.append(_failed_op(op, ctx))
+    of = on_fail_for(ctx.spec, op, ctx.op_defaults, ctx.stonith_enabled, ctx.in_container)
     if outcome == "hard" or op.status in (5, 7):
         h.ban_parent_node = True
     if outcome == "fatal" or op.status == 6:
@@ -405,6 +392,9 @@ def summarize(ops: Sequence[OpRecord], ctx: HistoryContext) -> NodeHistory:
         if op.is_probe and (op.rc in (2, 5) or op.status == 7):
             _masked_probe_failure(op, expired, ctx, h)
             continue
+        if op.task == "monitor" and op.rc in DEGRADED:  # shown as failed, counts as ok
+            h.failed_ops.append(_failed_op(op, ctx))
+            op = dataclasses.replace(op, rc=DEGRADED[op.rc])
         if op.status in (DONE, 4):
             outcome = _outcome(op, target, h, ctx.managed)
         else:
@@ -417,14 +407,14 @@ def summarize(ops: Sequence[OpRecord], ctx: HistoryContext) -> NodeHistory:
                 expired_recurring.append((index, op))
             continue
         last_failure_key = op.key
-        if on_fail_for(ctx.spec, op, ctx.op_defaults, ctx.stonith_enabled) == "ignore":
-            h.failed_ops.append(FailedOp(
-                rsc=ctx.rsc_id, node=ctx.node, task=op.task, interval_ms=op.interval_ms,
-                rc=op.rc, status=op.status, exit_reason=op.exit_reason, key=op.key,
-                call_id=op.call_id, last_rc_change=op.last_rc_change,
-            ))
+        strategy = on_fail_for(ctx.spec, op, ctx.op_defaults, ctx.stonith_enabled,
+                               ctx.in_container)
+        if strategy == "ignore" or (strategy == "restart-container" and op.task == "stop"):
+            h.failed_ops.append(_failed_op(op, ctx))
             h.failure_ignored = True
             _succeeded(op, target, h, None, ctx)
+            if strategy != "ignore" and _SEVERITY.get(h.on_fail, 0) <= _SEVERITY["restart"]:
+                h.on_fail = strategy  # a filler's failed stop: restart its container
             continue
         _failed(op, outcome, ctx, h)
     h.known = h.role != UNKNOWN
@@ -462,20 +452,3 @@ def fail_table(attrs: Mapping[str, str]) -> dict[str, tuple[int, int]]:
             out[rest] = (count, last)
     return out
 
-
-def block_failure(spec: RscSpec, ops: Sequence[OpRecord]) -> bool:
-    """Whether a failure in ``ops`` is of an op configured with ``on-fail=block``."""
-    blocked = {(o.name, o.interval_ms) for o in spec.ops if (o.on_fail or "") == "block"}
-    return any((op.task, op.interval_ms) in blocked and (op.rc != 0 or op.status != 0)
-               for op in ops)
-
-
-def only_clean_probe(lrm_rsc: Element) -> bool:
-    """True for the common history "probed, not running": one probe that returned 7."""
-    ops = list(lrm_rsc)
-    if len(ops) != 1:
-        return False
-    op = ops[0]
-    return (op.get("operation") == "monitor" and op.get("interval") in ("0", None)
-            and op.get("rc-code") == "7" and op.get("op-status") == "0"
-            and (op.get("transition-key") or "::7").split(":")[2:3] == ["7"])

@@ -2,30 +2,46 @@
 
 Rules
 -----
-Instances active on fewer nodes first (when both are active); then those whose current
-node is still allowed; higher priority; placed before unplaced; current node able to run
-resources; current node allowed for the clone; fewer instances of the clone already on
-the node; not failed before failed; then by id.
+* Instances active on fewer nodes first (when both are active); then those whose current
+  node is still allowed; higher priority; placed before unplaced; current node able to
+  run resources; current node allowed for the clone; fewer instances of the clone already
+  on the node; not failed before failed; then by id.
+* An instance's node is where it was assigned; a cloned group's is its first member's.
+  This is the one home of both rules (clones and promotion use them).
 """
 
 from __future__ import annotations
 
 from functools import cmp_to_key
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from . import scores
-
-if TYPE_CHECKING:
-    from .assign import Assigner
+from .ports import HasState, Placing
 
 INF = scores.INFINITY
 
 
-def failed(a: Assigner, rid: str) -> bool:
+class InstanceSorter(Placing, Protocol):
+    """What ordering instances reads of the assigner."""
+
+    assigned: dict[str, str | None]
+    clone_count: dict[str, dict[str, int]]
+    instance_priority: dict[str, int]
+
+
+def instance_node(a: InstanceSorter, rid: str) -> str | None:
+    """Where instance ``rid`` was assigned (a cloned group: where its first member was)."""
+    rsc = a.state.resources[rid]
+    if rsc.kind == "group":
+        return a.assigned.get(rsc.children[0]) if rsc.children else None
+    return a.assigned.get(rid)
+
+
+def failed(a: HasState, rid: str) -> bool:
     return any(r.failed for r in a.state.leaves(rid))
 
 
-def running_count(a: Assigner, rid: str) -> tuple[str | None, int]:
+def running_count(a: HasState, rid: str) -> tuple[str | None, int]:
     nodes: list[str] = []
     for leaf in a.state.leaves(rid):
         for n in leaf.running:
@@ -34,7 +50,7 @@ def running_count(a: Assigner, rid: str) -> tuple[str | None, int]:
     return (nodes[0] if nodes else None), len(nodes)
 
 
-def cmp_instance(a: Assigner, clone: str, r1: str, r2: str) -> int:
+def cmp_instance(a: InstanceSorter, clone: str, r1: str, r2: str) -> int:
     cur1, n1 = running_count(a, r1)
     cur2, n2 = running_count(a, r2)
     if n1 > 0 and n2 > 0 and n1 != n2:
@@ -71,7 +87,7 @@ def cmp_instance(a: Assigner, clone: str, r1: str, r2: str) -> int:
     return -1 if r1 < r2 else 1 if r1 > r2 else 0
 
 
-def sort_instances(a: Assigner, clone: str, ids: list[str]) -> list[str]:
+def sort_instances(a: InstanceSorter, clone: str, ids: list[str]) -> list[str]:
     def cmp(x: str, y: str) -> int:
         return cmp_instance(a, clone, x, y)
 

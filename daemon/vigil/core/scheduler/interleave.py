@@ -21,24 +21,38 @@ Rules (Pacemaker 2.1.5 find_compatible_child, multi_update_interleave_actions)
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from . import scores
 from .actgraph import IMPLIES_THEN, RUNNABLE_LEFT
-
-if TYPE_CHECKING:
-    from .actions import ActionBuilder
-    from .assign import Assigner
+from .ports import Assignment, Building, HasState
 
 INF = scores.INFINITY
 ATOMIC = {"running": "start", "stopped": "stop", "promoted": "promote", "demoted": "demote"}
+
+
+class PairingAssigner(HasState, Protocol):
+    """What pairing instances for a colocation reads of the assigner."""
+
+    assigned: dict[str, str | None]
+
+    def sorted_nodes(self, rid: str, active: bool = True) -> list[str]: ...
+
+
+class PairingBuilder(Building, Protocol):
+    """What pairing instances for an ordering reads and writes of the action builder."""
+
+    asg: Assignment
+    inhibited: set[str]
+
+    def kind(self, rid: str) -> str: ...
 
 
 def copies_per_node(meta: Mapping[str, str]) -> int:
     return scores.lenient_int(meta.get("clone-node-max"), 1)
 
 
-def _nodes(b: ActionBuilder | Assigner, rid: str, current: bool,
+def _nodes(b: HasState, rid: str, current: bool,
            assigned: Mapping[str, str | None]) -> set[str]:
     rsc = b.state.resources[rid]
     if rsc.kind != "primitive":
@@ -52,17 +66,17 @@ def _nodes(b: ActionBuilder | Assigner, rid: str, current: bool,
     return {node} if node is not None else set()
 
 
-def location(b: ActionBuilder | Assigner, rid: str, current: bool,
+def location(b: HasState, rid: str, current: bool,
              assigned: Mapping[str, str | None]) -> str | None:
     nodes = _nodes(b, rid, current, assigned)
     return next(iter(nodes)) if len(nodes) == 1 else None
 
 
-def _blocked(b: ActionBuilder | Assigner, rid: str) -> bool:
+def _blocked(b: HasState, rid: str) -> bool:
     return any(leaf.blocked for leaf in b.state.leaves(rid))
 
 
-def partner(b: ActionBuilder | Assigner, inst: str, clone: str, current: bool,
+def partner(b: HasState, inst: str, clone: str, current: bool,
             assigned: Mapping[str, str | None], ranked: list[str]) -> str | None:
     """The instance of ``clone`` on ``inst``'s node (Pacemaker's find_compatible_child)."""
     here = location(b, inst, current, assigned)
@@ -75,14 +89,14 @@ def partner(b: ActionBuilder | Assigner, inst: str, clone: str, current: bool,
 
 
 # -- ordering (action stage) -----------------------------------------------------------
-def interleaves_order(b: ActionBuilder, first: str, then: str, then_task: str) -> bool:
+def interleaves_order(b: PairingBuilder, first: str, then: str, then_task: str) -> bool:
     if first == then or b.kind(first) != "clone" or b.kind(then) != "clone":
         return False
     owner = first if then_task in ("stop", "demote") else then
     return scores.is_true(b.state.resources[owner].meta.get("interleave"))
 
 
-def _ranked(b: ActionBuilder, rid: str) -> list[str]:
+def _ranked(b: PairingBuilder, rid: str) -> list[str]:
     table = b.asg.allowed.get(rid, {})
     runnable = {n for n, s in b.state.nodes.items() if s.can_run}
 
@@ -93,7 +107,7 @@ def _ranked(b: ActionBuilder, rid: str) -> list[str]:
     return sorted(table, key=key)
 
 
-def order_interleaved(b: ActionBuilder, first: str, first_task: str, then: str,
+def order_interleaved(b: PairingBuilder, first: str, first_task: str, then: str,
                       then_task: str, flags: int) -> None:
     """Order each of ``then``'s instances after its partner in ``first``."""
     current = first_task in ("stopped", "demoted")
@@ -112,7 +126,7 @@ def order_interleaved(b: ActionBuilder, first: str, first_task: str, then: str,
             b.g.order(firsts[0], thens[0], flags)
 
 
-def inhibit(b: ActionBuilder, inst: str) -> None:
+def inhibit(b: PairingBuilder, inst: str) -> None:
     """Pacemaker's pcmk__assign_resource(instance, NULL): it will not be active."""
     for leaf in b.state.leaves(inst):
         b.inhibited.add(leaf.id)
@@ -126,13 +140,13 @@ def inhibit(b: ActionBuilder, inst: str) -> None:
 
 
 # -- colocation (assignment stage) -----------------------------------------------------
-def interleaves_colocation(a: Assigner, dependent: str, primary: str) -> bool:
+def interleaves_colocation(a: HasState, dependent: str, primary: str) -> bool:
     dep, pri = a.state.resources[dependent], a.state.resources[primary]
     if dep.kind != "clone" or not scores.is_true(dep.meta.get("interleave")):
         return False
     return copies_per_node(dep.meta) == copies_per_node(pri.meta)
 
 
-def colocation_partner(a: Assigner, inst: str, primary: str) -> str | None:
+def colocation_partner(a: PairingAssigner, inst: str, primary: str) -> str | None:
     ranked = a.sorted_nodes(inst, active=False)
     return partner(a, inst, primary, False, a.assigned, ranked)

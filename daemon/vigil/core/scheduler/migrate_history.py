@@ -27,12 +27,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lxml import etree
 
-if TYPE_CHECKING:
-    from .history import OpRecord
+from .records import OpRecord, newer
 
 Element = etree._Element
 
@@ -83,29 +82,6 @@ def _find(view: MigrationView, task: str, node: str, peer: str | None,
     if rc is not None and (op.rc != rc or op.status != 0):
         return None
     return op
-
-
-def newer(a: OpRecord, b: OpRecord, same_node_default: bool) -> int:
-    """> 0 when ``a`` happened after ``b`` (Pacemaker's pe__is_newer_op)."""
-    same = same_node_default if a.on_node is None or b.on_node is None \
-        else a.on_node == b.on_node
-    ca, cb = a.call_id, b.call_id
-    if ca == -1 and cb == -1:
-        return 0
-    if same and 0 <= ca < cb:
-        return -1
-    if same and cb >= 0 and ca > cb:
-        return 1
-    if ca >= 0 and cb >= 0 and (not same or ca == cb):
-        la, lb = a.last_rc_change or -1, b.last_rc_change or -1
-        if 0 <= la < lb:
-            return -1
-        if lb >= 0 and la > lb:
-            return 1
-        return 0
-    if cb == -1:
-        return -1
-    return 1
 
 
 def _non_monitor_after(view: MigrationView, node: str, ref: OpRecord, same: bool) -> bool:

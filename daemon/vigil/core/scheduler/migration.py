@@ -28,7 +28,7 @@ Rules (Pacemaker 2.1.5)
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from . import scores
 from .actgraph import (
@@ -38,12 +38,21 @@ from .actgraph import (
     PSEUDO_LEFT,
     Act,
 )
-
-if TYPE_CHECKING:
-    from .actions import ActionBuilder
+from .ports import Building
 
 
-def allows_migration(b: ActionBuilder, rid: str) -> bool:
+class MigrationBuilder(Building, Protocol):
+    """What planning a live migration uses of the action builder."""
+
+    def kind(self, rid: str) -> str: ...
+
+    def managed(self, rid: str) -> bool: ...
+
+    def rsc_action(self, rid: str, task: str, node: str | None, optional: bool,
+                   interval_ms: int = 0, key: str | None = None) -> Act: ...
+
+
+def allows_migration(b: MigrationBuilder, rid: str) -> bool:
     rsc = b.state.resources[rid]
     value = rsc.meta.get("allow-migrate")
     if value is None:
@@ -53,7 +62,7 @@ def allows_migration(b: ActionBuilder, rid: str) -> bool:
     return scores.is_true(value)
 
 
-def can_migrate(b: ActionBuilder, rid: str, current: str, chosen: str) -> bool:
+def can_migrate(b: MigrationBuilder, rid: str, current: str, chosen: str) -> bool:
     rsc = b.state.resources[rid]
     if not allows_migration(b, rid) or not b.managed(rid) or rsc.failed \
             or rsc.start_pending or rsc.no_migrate:
@@ -66,7 +75,7 @@ def _meta(source: str, target: str, pending: bool) -> tuple[tuple[str, str], ...
     return meta + ((("record_pending", "true"),) if pending else ())
 
 
-def create_migration(b: ActionBuilder, rid: str, current: str, chosen: str,
+def create_migration(b: MigrationBuilder, rid: str, current: str, chosen: str,
                      partial: bool) -> None:
     """Pacemaker's pcmk__create_migration_actions, with the orderings between them."""
     start = b.rsc_action(rid, "start", chosen, True)
@@ -94,7 +103,7 @@ def create_migration(b: ActionBuilder, rid: str, current: str, chosen: str,
     b.g.order(migrate_from, start, OPTIONAL | IMPLIES_FIRST_MIGRATABLE | PSEUDO_LEFT)
 
 
-def order_equivalents(b: ActionBuilder, first: str, first_task: str, then: str,
+def order_equivalents(b: MigrationBuilder, first: str, first_task: str, then: str,
                       then_task: str) -> None:
     """Pacemaker's pcmk__order_migration_equivalents for a user ordering between two
     unrelated resources (optional orderings: they only order the graph)."""
@@ -120,7 +129,7 @@ def order_equivalents(b: ActionBuilder, first: str, first_task: str, then: str,
         _order(b, first, "demote", then, "migrate_from", OPTIONAL)
 
 
-def _order(b: ActionBuilder, first: str, first_task: str, then: str, then_task: str,
+def _order(b: MigrationBuilder, first: str, first_task: str, then: str, then_task: str,
            flags: int) -> None:
     for f in b.g.rsc_actions(first, first_task):
         for t in b.g.rsc_actions(then, then_task):

@@ -38,6 +38,12 @@ class Options:
     # node-health-strategy and the scores of red/yellow/green (and the progressive base)
     health_strategy: str = "none"
     health_scores: tuple[int, int, int, int] = (0, 0, 0, 0)  # red, yellow, green, base
+    # a resource's or rsc_defaults' meta attribute provides=unfencing or requires=unfencing
+    enable_unfencing: bool = False
+    # shutdown-lock: resources stay locked to a cleanly shut down node (for the limit, if
+    # any; 0 means until it returns)
+    shutdown_lock: bool = False
+    shutdown_lock_limit_s: int = 0
 
 
 @dataclass(frozen=True)

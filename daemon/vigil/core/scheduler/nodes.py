@@ -10,6 +10,8 @@ Rules
   read and its resources count as stopped.
 * ``standby``/``maintenance`` come from node attributes (configuration or transient);
   a non-zero ``shutdown`` attribute means the node is shutting down.
+* Without quorum under ``no-quorum-policy=suicide`` every online node is unclean: the
+  partition fences itself.
 """
 
 from __future__ import annotations

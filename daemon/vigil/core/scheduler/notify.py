@@ -31,14 +31,12 @@ Rules
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from . import scores
 from .actgraph import IMPLIES_THEN, OPTIONAL, Act
 from .history import PROMOTED, STOPPED, UNPROMOTED
-
-if TYPE_CHECKING:
-    from .actions import ActionBuilder
+from .ports import Assignment, Building
 
 PHASES = (("start", "running"), ("stop", "stopped"), ("promote", "promoted"),
           ("demote", "demoted"))
@@ -56,11 +54,22 @@ class NotifyData:
     meta: tuple[tuple[str, str], ...] = ()
 
 
-def notifies(b: ActionBuilder, rid: str) -> bool:
+class NotifyBuilder(Building, Protocol):
+    """What creating notifications reads and writes of the action builder."""
+
+    asg: Assignment
+    next_role: dict[str, int]
+    notify_data: list[NotifyData]
+    notify_fenced: list[NotifyData]
+
+    def role(self, rid: str) -> int: ...
+
+
+def notifies(b: NotifyBuilder, rid: str) -> bool:
     return scores.is_true(b.state.resources[rid].meta.get("notify"))
 
 
-def _pseudo(b: ActionBuilder, rid: str, kind: str, task: str, like: Act) -> Act:
+def _pseudo(b: NotifyBuilder, rid: str, kind: str, task: str, like: Act) -> Act:
     if like.kind == "fence":
         task = "stonith"  # the pseudo actions are named after the fencing
     # no resource: a clone's own actions take their flags from its instances' (propagate)
@@ -71,7 +80,7 @@ def _pseudo(b: ActionBuilder, rid: str, kind: str, task: str, like: Act) -> Act:
     return act
 
 
-def pseudo_ops(b: ActionBuilder, rid: str, task: str, action: Act | None,
+def pseudo_ops(b: NotifyBuilder, rid: str, task: str, action: Act | None,
                complete: Act | None) -> NotifyData:
     n = NotifyData(rid, task)
     if action is not None:
@@ -91,7 +100,7 @@ def pseudo_ops(b: ActionBuilder, rid: str, task: str, action: Act | None,
     return n
 
 
-def create_pseudo_ops(b: ActionBuilder, rid: str) -> None:
+def create_pseudo_ops(b: NotifyBuilder, rid: str) -> None:
     """The clone's notification pseudo actions (before propagation)."""
     if not notifies(b, rid):
         return
@@ -118,7 +127,7 @@ def create_pseudo_ops(b: ActionBuilder, rid: str) -> None:
     b.notify_data.extend(data.values())
 
 
-def _collect(b: ActionBuilder, n: NotifyData, with_actions: bool) -> None:
+def _collect(b: NotifyBuilder, n: NotifyData, with_actions: bool) -> None:
     lists: dict[str, list[tuple[str, str]]] = {
         k: [] for k in ("active", "inactive", "promoted", "unpromoted", "start", "stop",
                         "promote", "demote")}
@@ -155,7 +164,7 @@ def _collect(b: ActionBuilder, n: NotifyData, with_actions: bool) -> None:
     n.meta = tuple(meta)
 
 
-def _notify(b: ActionBuilder, rid: str, node: str, op: Act | None, done: Act | None,
+def _notify(b: NotifyBuilder, rid: str, node: str, op: Act | None, done: Act | None,
             n: NotifyData) -> Act | None:
     state = b.state.nodes.get(node)
     if op is None or done is None or state is None or not state.online or not op.runnable:
@@ -171,7 +180,7 @@ def _notify(b: ActionBuilder, rid: str, node: str, op: Act | None, done: Act | N
     return act
 
 
-def _post(b: ActionBuilder, rid: str, node: str, n: NotifyData) -> None:
+def _post(b: NotifyBuilder, rid: str, node: str, n: NotifyData) -> None:
     _notify(b, rid, node, n.post, n.post_done, n)
     if n.post_done is None:
         return
@@ -180,12 +189,12 @@ def _post(b: ActionBuilder, rid: str, node: str, n: NotifyData) -> None:
             b.g.order(n.post_done, mon, OPTIONAL)
 
 
-def _first(b: ActionBuilder, rid: str, task: str) -> Act | None:
+def _first(b: NotifyBuilder, rid: str, task: str) -> Act | None:
     acts = b.g.rsc_actions(rid, task)
     return acts[0] if acts else None
 
 
-def _instance_actions(b: ActionBuilder, rid: str, n: NotifyData) -> None:
+def _instance_actions(b: NotifyBuilder, rid: str, n: NotifyData) -> None:
     task = n.task
     if task in ("start", "promote", "demote") and not n.entries.get(task):
         return
@@ -207,7 +216,7 @@ def _instance_actions(b: ActionBuilder, rid: str, n: NotifyData) -> None:
         _post(b, rid, target, n)
 
 
-def create_notifications(b: ActionBuilder) -> None:
+def create_notifications(b: NotifyBuilder) -> None:
     """Every instance's notify actions (after propagation)."""
     for n in b.notify_data:
         _collect(b, n, True)
@@ -215,7 +224,7 @@ def create_notifications(b: ActionBuilder) -> None:
             _instance_actions(b, leaf.id, n)
 
 
-def notify_after_fencing(b: ActionBuilder, fence: Act, stop: Act) -> None:
+def notify_after_fencing(b: NotifyBuilder, fence: Act, stop: Act) -> None:
     """Instances staying active are told (post) of a stop implied by fencing."""
     assert stop.rid is not None
     clone = b.state.top_of(stop.rid)
@@ -224,7 +233,7 @@ def notify_after_fencing(b: ActionBuilder, fence: Act, stop: Act) -> None:
     b.notify_fenced.append(pseudo_ops(b, clone.id, "stop", None, fence))
 
 
-def create_fencing_notifications(b: ActionBuilder) -> None:
+def create_fencing_notifications(b: NotifyBuilder) -> None:
     for n in b.notify_fenced:
         _collect(b, n, False)
         for leaf in b.state.leaves(n.clone):

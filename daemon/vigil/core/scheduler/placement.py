@@ -15,7 +15,8 @@ Rules
 * Stickiness is added where a managed primitive runs on exactly one node that can run
   resources (in an opt-in cluster only if that node is allowed). An unmanaged resource
   gets +INFINITY where it runs.
-* A fail count >= ``migration-threshold`` bans the node (anonymous clones: the whole clone),
+* A fail count >= ``migration-threshold`` bans the node (anonymous clones: the whole clone;
+  a container counts its fillers' fail counts too),
   unless the fail count is being cleared in this transition or failures are ignored.
 """
 
@@ -137,6 +138,8 @@ def _apply_stickiness(state: ClusterState, allowed: dict[str, NodeScores]) -> No
             if node in rsc.clear_failcount:
                 continue
             fc = effective_failcount(state, rsc, node)
+            for filler in rsc.fillers:  # a container counts its fillers' failures
+                fc = scores.add(fc, effective_failcount(state, state.resources[filler], node))
             if fc > 0 and rsc.migration_threshold - fc <= 0:
                 _add(allowed, state, _uber_anonymous(state, rsc), node, -scores.INFINITY)
 
@@ -184,6 +187,10 @@ def initial_scores(state: ClusterState) -> Scores:
             # an unmanaged resource stays where it is
             for n in rsc.running:
                 allowed[rsc.id][n] = scores.add(allowed[rsc.id].get(n, 0), scores.INFINITY)
+        if rsc.lock_node is not None:  # shutdown-lock
+            for n in names:
+                if n != rsc.lock_node:
+                    _add(allowed, state, rsc.id, n, -scores.INFINITY)
         if rsc.ban_all:
             for n in names:
                 _add(allowed, state, rsc.id, n, -scores.INFINITY)

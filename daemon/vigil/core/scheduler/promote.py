@@ -17,21 +17,37 @@ Rules (Pacemaker 2.1.5)
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cmp_to_key
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from . import scores
+from .colocation import Coloc, Colocations
 from .history import PROMOTED, STOPPED, UNKNOWN, UNPROMOTED
-from .instances import cmp_instance
-from .unpack import strip_instance
-
-if TYPE_CHECKING:
-    from .assign import Assigner
+from .instances import InstanceSorter, cmp_instance, instance_node
+from .tree import strip_instance
 
 INF = scores.INFINITY
 
 
-def _meta_int(a: Assigner, rid: str, names: tuple[str, ...], default: int) -> int:
+class PromotionAssigner(InstanceSorter, Protocol):
+    """What choosing Promoted instances reads and writes of the assigner."""
+
+    cols: Colocations
+    managed: dict[str, bool]
+    next_role: dict[str, int]
+    promoted: set[str]
+    promotion_locations: Mapping[str, Mapping[str, int]]
+
+    def show(self, kind: str, rid: str, table: Mapping[str, int]) -> None: ...
+
+    def has_influence(self, c: Coloc, rid: str | None = None) -> bool: ...
+
+    def merge_weights(self, rid: str, nodes: dict[str, int], attr: str, factor: float,
+                      rollback: bool, positive: bool = False) -> dict[str, int]: ...
+
+
+def _meta_int(a: PromotionAssigner, rid: str, names: tuple[str, ...], default: int) -> int:
     meta = a.state.resources[rid].meta
     for n in names:
         if n in meta:
@@ -39,15 +55,15 @@ def _meta_int(a: Assigner, rid: str, names: tuple[str, ...], default: int) -> in
     return default
 
 
-def promoted_max(a: Assigner, rid: str) -> int:
+def promoted_max(a: PromotionAssigner, rid: str) -> int:
     return _meta_int(a, rid, ("promoted-max", "master-max"), 1)
 
 
-def promoted_node_max(a: Assigner, rid: str) -> int:
+def promoted_node_max(a: PromotionAssigner, rid: str) -> int:
     return _meta_int(a, rid, ("promoted-node-max", "master-node-max"), 1)
 
 
-def _filter_anonymous(a: Assigner, clone: str, rid: str, node: str) -> bool:
+def _filter_anonymous(a: PromotionAssigner, clone: str, rid: str, node: str) -> bool:
     """Pacemaker's filter_anonymous_instance: True if ``rid`` is the instance active on
     ``node``, or none is active there but some instance has been probed there."""
     base = a.state.resources[rid].base
@@ -59,7 +75,7 @@ def _filter_anonymous(a: Assigner, clone: str, rid: str, node: str) -> bool:
     return any(node in leaf.known_on for leaf in members)
 
 
-def promotion_score(a: Assigner, rid: str, node: str, not_set: int) -> int:
+def promotion_score(a: PromotionAssigner, rid: str, node: str, not_set: int) -> int:
     rsc = a.state.resources[rid]
     if rsc.kind != "primitive":
         score = not_set
@@ -84,7 +100,7 @@ def promotion_score(a: Assigner, rid: str, node: str, not_set: int) -> int:
     return scores.lenient_int(value) if value is not None else not_set
 
 
-def add_promotion_scores(a: Assigner, clone: str) -> None:
+def add_promotion_scores(a: PromotionAssigner, clone: str) -> None:
     """Add positive promotion scores to instance scores; an instance's priority (used to
     order instances before placement) becomes its best promotion score."""
     if promoted_max(a, clone) == 0:
@@ -100,20 +116,13 @@ def add_promotion_scores(a: Assigner, clone: str) -> None:
             a.instance_priority[inst] = max(prio, score)
 
 
-def _node_of(a: Assigner, inst: str) -> str | None:
-    rsc = a.state.resources[inst]
-    if rsc.kind == "group":
-        return a.assigned.get(rsc.children[0]) if rsc.children else None
-    return a.assigned.get(inst)
-
-
-def _set_next(a: Assigner, inst: str, role: int) -> None:
+def _set_next(a: PromotionAssigner, inst: str, role: int) -> None:
     a.next_role[inst] = role
     for c in a.state.resources[inst].children:
         _set_next(a, c, role)
 
 
-def _priority(a: Assigner, clone: str, inst: str, node: str) -> int:
+def _priority(a: PromotionAssigner, clone: str, inst: str, node: str) -> int:
     rsc = a.state.resources[inst]
     nxt = a.next_role.get(inst, UNKNOWN)
     if nxt in (UNPROMOTED, STOPPED):
@@ -144,7 +153,7 @@ def _priority(a: Assigner, clone: str, inst: str, node: str) -> int:
     return prio
 
 
-def _promotion_order(a: Assigner, clone: str, placed: dict[str, str],
+def _promotion_order(a: PromotionAssigner, clone: str, placed: dict[str, str],
                      sort_index: dict[str, int]) -> None:
     table = a.allowed[clone]
     for inst, node in placed.items():
@@ -164,14 +173,14 @@ def _promotion_order(a: Assigner, clone: str, placed: dict[str, str],
             sort_index[inst] = table.get(node, 0)
 
 
-def set_instance_roles(a: Assigner, clone: str) -> None:
+def set_instance_roles(a: PromotionAssigner, clone: str) -> None:
     rsc = a.state.resources[clone]
     opts = a.state.options
     placed: dict[str, str] = {}
     priority: dict[str, int] = {}
     sort_index: dict[str, int] = {}
     for inst in rsc.children:
-        node = _node_of(a, inst)
+        node = instance_node(a, inst)
         sort_index[inst] = -INF
         if node is None:
             continue

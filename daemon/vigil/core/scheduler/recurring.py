@@ -19,24 +19,39 @@ Rules
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from . import scores
 from .actgraph import IMPLIES_THEN, OPTIONAL, RUNNABLE_LEFT, Act
 from .history import PROMOTED, STARTED, STOPPED, UNPROMOTED
-
-if TYPE_CHECKING:
-    from .actions import ActionBuilder
+from .ports import Building
 
 _ROLE = {"Promoted": PROMOTED, "Unpromoted": UNPROMOTED, "Started": STARTED,
          "Stopped": STOPPED}
+
+
+class MonitorBuilder(Building, Protocol):
+    """What creating recurring monitors uses of the action builder."""
+
+    next_role: dict[str, int]
+
+    def in_maintenance(self, rid: str) -> bool: ...
+
+    def managed(self, rid: str) -> bool: ...
+
+    def order_from_key(self, first_rid: str, first_task: str, then: Act, flags: int) -> None: ...
+
+    def order_to_key(self, first: Act, then_rid: str, then_task: str, flags: int) -> None: ...
+
+    def rsc_action(self, rid: str, task: str, node: str | None, optional: bool,
+                   interval_ms: int = 0, key: str | None = None) -> Act: ...
 
 
 def op_key(rid: str, task: str, interval_ms: int) -> str:
     return f"{rid}_{task}_{interval_ms}"
 
 
-def create(b: ActionBuilder, rid: str, start: Act | None, node: str | None) -> None:
+def create(b: MonitorBuilder, rid: str, start: Act | None, node: str | None) -> None:
     """``start``: the resource's start on ``node`` when it will be active (or is
     unmanaged), else None (only ``role=Stopped`` ops then)."""
     rsc = b.state.resources[rid]
@@ -54,7 +69,7 @@ def create(b: ActionBuilder, rid: str, start: Act | None, node: str | None) -> N
             for_active(b, rid, start, node, op.name, op.interval_ms, op.role)
 
 
-def for_active(b: ActionBuilder, rid: str, start: Act, node: str | None, name: str,
+def for_active(b: MonitorBuilder, rid: str, start: Act, node: str | None, name: str,
                interval_ms: int, role_name: str | None) -> None:
     rsc = b.state.resources[rid]
     next_role = b.next_role[rid]
@@ -91,7 +106,7 @@ def for_active(b: ActionBuilder, rid: str, start: Act, node: str | None, name: s
             b.order_from_key(rid, "demote", mon, OPTIONAL | RUNNABLE_LEFT)
 
 
-def for_inactive(b: ActionBuilder, rid: str, node: str | None, name: str,
+def for_inactive(b: MonitorBuilder, rid: str, node: str | None, name: str,
                  interval_ms: int) -> None:
     rsc = b.state.resources[rid]
     top = b.state.top_of(rid)

@@ -61,6 +61,12 @@ class Resource:
     partial_migration: tuple[str, str] | None = None
     dangling_on: frozenset[str] = frozenset()
     no_migrate: bool = False
+    # ``container`` meta: the resource this filler lives in; a container's fillers, and
+    # the nodes where a filler's failure requires the container's stop
+    container: str | None = None
+    fillers: tuple[str, ...] = ()
+    stop_required_on: frozenset[str] = frozenset()
+    lock_node: str | None = None  # shutdown-lock: the only node it may run on
 
     @property
     def agent(self) -> Agent | None:
@@ -91,7 +97,7 @@ class Resource:
         return ROLE_NAMES[self.role]
 
 
-def requirement(rsc: Resource, options: Options, enable_unfencing: bool = False) -> str:
+def requirement(rsc: Resource, options: Options) -> str:
     """What a start of ``rsc`` needs: nothing, quorum, fencing or unfencing (Pacemaker's
     unpack_requires). An explicit ``requires`` wins, except that a fence device, or a
     cluster without fencing, cannot require unfencing (quorum instead); the default is
@@ -104,7 +110,7 @@ def requirement(rsc: Resource, options: Options, enable_unfencing: bool = False)
         return "quorum" if device or not options.stonith_enabled else "unfencing"
     if device:
         return "quorum"
-    if enable_unfencing:
+    if options.enable_unfencing:
         return "unfencing"
     if options.stonith_enabled:
         return "fencing"

@@ -29,7 +29,8 @@ from .order import apply_user_orders
 from .propagate import Propagator
 from .state import ClusterState
 from .summary import summary_lines
-from .unpack import strip_instance
+from .tree import strip_instance
+from .unfencing import create_unfencing
 
 
 def create_all(b: ActionBuilder) -> list[str]:
@@ -49,6 +50,7 @@ def create_all(b: ActionBuilder) -> list[str]:
         b.order_to_key(probe, top, "start", flags)
     apply_user_orders(b)
     fenced = schedule_fencing(b)
+    create_unfencing(b)
     clear_failcounts(b)
     Propagator(b.g, b, b.colocated_with()).run()
     create_notifications(b)
@@ -256,7 +258,9 @@ def build_transition(b: ActionBuilder, fenced: list[str],
     actions = graph_actions(b)
     final = final_placement(b, actions, fenced)
     places, roles = placements_and_roles(b.state, final)
-    summary = summary_lines(b, fenced)
+    unfenced = sorted(a.node for a in b.g.acts if a.kind == "fence" and a.task == "on"
+                      and a.node is not None and included(b, a))
+    summary = summary_lines(b, fenced) + [f"fence(on) {n}" for n in unfenced]
     notes = list(b.state.notes) + [f"blocked: {line[:-10]}" for line in summary
                                    if line.endswith(" [blocked]")]
     for name, node in b.state.nodes.items():
@@ -265,6 +269,6 @@ def build_transition(b: ActionBuilder, fenced: list[str],
                          f"fenced: {_why_not_fenced(b)}")
     return Transition(
         actions=actions, placements=places, summary=tuple(summary),
-        notes=tuple(notes), roles=roles, fencing=tuple(sorted(fenced)),
+        notes=tuple(notes), roles=roles, fencing=tuple(sorted({*fenced, *unfenced})),
         scores={k: {r: dict(t) for r, t in v.items()} for k, v in shown.items()},
     )

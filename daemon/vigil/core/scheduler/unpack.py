@@ -2,17 +2,21 @@
 
 Rules
 -----
-* Clones are expanded into ``clone-max`` instances (default: the number of configured
-  nodes); anonymous instances found in the history are matched the way Pacemaker does: an
-  instance already active on the node, else the first instance active nowhere, else a new
-  orphan instance (which will be stopped).
-* History entries for resources that are not configured are orphans: stopped if active.
+* The resource tree (clone instances, which instance a history entry belongs to,
+  orphans, fail counts) is built in :mod:`.tree`. Orphans are stopped if active.
 * Node history is read for online nodes, and for offline nodes only when fencing is
   enabled (with fencing disabled an offline node's resources count as stopped).
 * A resource active on an offline node with fencing enabled makes that node unclean;
   ``on-fail=fence`` makes the node unclean, ``on-fail=standby`` puts it in standby,
   ``on-fail=block`` makes the resource unmanaged, a resource on a maintenance node is
   unmanaged.
+* A filler's failure (on-fail ``restart-container``, the default of a filler's ops)
+  requires its container's stop on that node, so the container restarts and with it its
+  fillers; a filler's failed stop is taken as done. A filler is colocated with its
+  container (+INFINITY) and ordered after it (mandatory, symmetrical).
+* With ``shutdown-lock``, a resource active on one cleanly shutting down node, or whose
+  history there carries an unexpired ``shutdown-lock`` time and that is active nowhere,
+  is locked to that node (see :mod:`.placement`).
 * Each active history is then compared with the current definition (:mod:`.definition`):
   restarts, rescheduled or cancelled recurring ops, fail counts to clear.
 """
@@ -20,8 +24,7 @@ Rules
 from __future__ import annotations
 
 import dataclasses
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
@@ -30,233 +33,42 @@ from lxml import etree
 from vigil.core.graph import Agent
 
 from . import scores
-from .config import merge_sets, op_timeout_ms, unpack_config
+from .config import op_timeout_ms, unpack_config
 from .definition import CheckContext, check_history
 from .history import (
     STARTED,
     STOPPED,
     UNKNOWN,
     UNPROMOTED,
-    FailedOp,
     HistoryContext,
-    block_failure,
-    fail_table,
-    only_clean_probe,
     sorted_ops,
     summarize,
 )
-from .migrate_history import MigrationView, apply_effects, source_role, view_for
-from .model import Config, RscSpec
+from .migrate_history import apply_effects, source_role, view_for
+from .model import ColocSpec, OrderSpec, RscSpec
 from .multiactive import apply_multiple_active
 from .nodes import NodeState, find_node_states, node_state
 from .state import ClusterState, Resource, target_role
 from .tickets import apply_tickets
+from .tree import TreeBuilder
 
 Element = etree._Element
-_INSTANCE_RE = re.compile(r":\d+$")
 
 
-def strip_instance(rid: str) -> str:
-    return _INSTANCE_RE.sub("", rid)
+def _block_failure(spec: RscSpec, ops: list[Any]) -> bool:
+    blocked = {(o.name, o.interval_ms) for o in spec.ops if (o.on_fail or "") == "block"}
+    return any((op.task, op.interval_ms) in blocked and (op.rc != 0 or op.status != 0)
+               for op in ops)
 
 
-class _Builder:
-    """Mutable scratch space for one unpack; frozen into ClusterState at the end."""
-
-    def __init__(self, config: Config, now_s: float) -> None:
-        self.config = config
-        self.now_s = now_s
-        self.default_timeout_ms = op_timeout_ms(config.op_defaults.get("timeout"))
-        self.notes: list[str] = []
-        self.opts = config.options
-        self.rscs: dict[str, dict[str, Any]] = {}
-        self.top: list[str] = []
-        self.by_base: dict[str, list[str]] = {}
-        self.failed_ops: list[FailedOp] = []
-        self.node_updates: dict[str, dict[str, Any]] = {}
-        self.fail_tables: dict[str, dict[str, tuple[int, int]]] = {}
-        self.migration_view: Callable[[str], MigrationView] | None = None
-
-    # -- resource tree -------------------------------------------------------------
-    def meta_for(self, spec: RscSpec, parent_meta: Mapping[str, str]) -> dict[str, str]:
-        meta = dict(spec.meta)
-        if spec.kind == "clone" and "resource-stickiness" not in meta:
-            meta["resource-stickiness"] = self.config.rsc_defaults.get("resource-stickiness", "1")
-        for k, v in parent_meta.items():
-            meta.setdefault(k, v)
-        defaults = self.config.rsc_defaults
-        if any(rules for rules, _ in self.config.rsc_default_sets):
-            agent = spec.agent
-            triple = None if agent is None else (agent.cls, agent.provider, agent.type)
-            defaults = merge_sets(self.config.rsc_default_sets, self.now_s,
-                                  triple or (None, None, None))
-        for k, v in defaults.items():
-            meta.setdefault(k, v)
-        return meta
-
-    def add(self, spec: RscSpec, parent: str | None, parent_meta: Mapping[str, str],
-            instance: int | None = None, orphan: bool = False) -> str:
-        rid = spec.id if instance is None else f"{spec.id}:{instance}"
-        meta = self.meta_for(spec, parent_meta)
-        rec: dict[str, Any] = {
-            "id": rid, "base": spec.id, "kind": spec.kind, "spec": spec, "meta": meta,
-            "parent": parent, "children": [], "instance": instance, "orphan": orphan,
-            "running": [], "role": UNKNOWN, "failed": False, "stop_needed": False,
-            "blocked": False, "managed": self._managed(meta), "failure_ignored": False,
-            "start_pending": False, "known_on": set(), "next_role": None,
-            "banned_nodes": set(), "ban_all": False, "active_recurring": set(),
-            "reschedule": set(), "cancels": [], "clear_failcount": set(), "failcounts": {},
-            "restart_on": set(), "clear_failcount_late": set(), "histories": {},
-            "cleanup_on": set(), "partial_migration": None, "dangling_on": set(),
-            "no_migrate": False,
-        }
-        self.rscs[rid] = rec
-        self.by_base.setdefault(spec.id, []).append(rid)
-        if parent is None:
-            self.top.append(rid)
-        else:
-            self.rscs[parent]["children"].append(rid)
-        if spec.kind == "group":
-            for child in spec.children:
-                self.add(child, rid, meta, instance, orphan)
-        elif spec.kind == "clone":
-            for i in range(self.clone_max(meta)):
-                self.add(spec.children[0], rid, meta, i)
-        return rid
-
-    def _managed(self, meta: Mapping[str, str]) -> bool:
-        if self.opts.maintenance_mode or scores.is_true(meta.get("maintenance")):
-            return False
-        return scores.is_true(meta.get("is-managed"), True)
-
-    def clone_max(self, meta: Mapping[str, str]) -> int:
-        default = len(self.config.nodes)
-        value = meta.get("clone-max")
-        return max(0, scores.lenient_int(value, default)) if value is not None else default
-
-    def clone_of(self, rid: str) -> str | None:
-        parent = self.rscs[rid]["parent"]
-        while parent is not None:
-            if self.rscs[parent]["kind"] == "clone":
-                return str(parent)
-            parent = self.rscs[parent]["parent"]
-        return None
-
-    def ban_target(self, rid: str) -> str:
-        """What a hard error bans: the resource itself, but the whole clone for an
-        anonymous clone's instance (only those lack Pacemaker's pe_rsc_unique)."""
-        clone = self.clone_of(rid)
-        if clone is None or self.unique(clone):
-            return rid
-        while self.rscs[rid]["parent"] is not None:
-            rid = self.rscs[rid]["parent"]
-        return rid
-
-    def unique(self, clone_id: str) -> bool:
-        return scores.is_true(self.rscs[clone_id]["meta"].get("globally-unique"))
-
-    # -- mapping history entries to resources --------------------------------------
-    def locations(self, rid: str) -> set[str]:
-        rec = self.rscs[rid]
-        if rec["kind"] == "primitive":
-            return set(rec["running"])
-        out: set[str] = set()
-        for c in rec["children"]:
-            out |= self.locations(c)
-        return out
-
-    def member_of(self, instance_id: str, base: str) -> str | None:
-        rec = self.rscs[instance_id]
-        if rec["kind"] == "primitive":
-            return instance_id if rec["base"] == base else None
-        for c in rec["children"]:
-            found = self.member_of(c, base)
-            if found:
-                return found
-        return None
-
-    def find_for_history(self, lrm_id: str, node: str, lrm: Element) -> str:
-        if lrm_id in self.rscs and self.rscs[lrm_id]["kind"] == "primitive":
-            clone = self.clone_of(lrm_id)
-            if clone is None or self.unique(clone):
-                return lrm_id
-        base = strip_instance(lrm_id)
-        candidates = self.by_base.get(base, [])
-        prims = [c for c in candidates if self.rscs[c]["kind"] == "primitive"]
-        if not prims:
-            return self.orphan(lrm_id, lrm)
-        clone = self.clone_of(prims[0])
-        if clone is None:
-            return prims[0] if lrm_id == base else self.orphan(lrm_id, lrm)
-        if self.unique(clone):
-            return self.orphan_instance(clone, base, lrm_id)
-        return self.anonymous_instance(clone, base, node)
-
-    def anonymous_instance(self, clone: str, base: str, node: str) -> str:
-        found: str | None = None
-        inactive: str | None = None
-        skip_inactive = False
-        for inst in self.rscs[clone]["children"]:
-            locs = self.locations(inst)
-            member = self.member_of(inst, base)
-            if locs:
-                if node in locs and member is not None:
-                    if self.rscs[member]["running"]:
-                        skip_inactive = True
-                    elif found is None:
-                        found = member
-            elif not skip_inactive and inactive is None and not self.rscs[inst]["blocked"]:
-                inactive = member
-        if found is not None:
-            return found
-        if not skip_inactive and inactive is not None:
-            return inactive
-        return self.orphan_instance(clone, base, None)
-
-    def orphan_instance(self, clone: str, base: str, lrm_id: str | None) -> str:
-        spec = self.rscs[clone]["spec"].children[0]
-        n = len(self.rscs[clone]["children"])
-        if lrm_id is not None and _INSTANCE_RE.search(lrm_id):
-            n = max(n, int(lrm_id.rsplit(":", 1)[1]))
-        while f"{spec.id}:{n}" in self.rscs:
-            n += 1
-        inst = self.add(spec, clone, self.rscs[clone]["meta"], n, orphan=True)
-        return self.member_of(inst, base) or inst
-
-    def orphan(self, lrm_id: str, lrm: Element) -> str:
-        if lrm_id in self.rscs:
-            return lrm_id
-        agent = Agent(lrm.get("class", "ocf"), lrm.get("provider"), lrm.get("type", ""))
-        spec = RscSpec(id=lrm_id, kind="primitive", agent=agent)
-        rid = self.add(spec, None, {}, None, orphan=True)
-        if self.opts.stop_orphan_resources:  # stopped everywhere
-            self.rscs[rid]["ban_all"] = True
-        else:
-            self.rscs[rid]["managed"] = False
-        return rid
-
-    # -- fail counts ----------------------------------------------------------------
-    def failcount(self, rid: str, node: str, attrs: Mapping[str, str]) -> tuple[int, int]:
-        table = self.fail_tables.get(node)
-        if table is None:
-            table = fail_table(attrs)
-            self.fail_tables[node] = table
-        rec = self.rscs[rid]
-        count, last = table.get(rec["base"], (0, 0))
-        if rid != rec["base"] and rid in table:
-            c2, l2 = table[rid]
-            count, last = scores.add(count, c2), max(last, l2)
-        return count, last
-
-
-def _history_order(b: _Builder, nodes: dict[str, NodeState],
+def _history_order(b: TreeBuilder, nodes: dict[str, NodeState],
                    elements: dict[str, Element]) -> list[str]:
     online = [n for n in elements if nodes[n].online]
     offline = [n for n in elements if not nodes[n].online and b.opts.stonith_enabled]
     return online + offline
 
 
-def _mark_node(b: _Builder, node: str, **changes: Any) -> None:
+def _mark_node(b: TreeBuilder, node: str, **changes: Any) -> None:
     upd = b.node_updates.setdefault(node, {})
     for k, v in changes.items():
         if k == "unclean_reason" and upd.get("unclean_reason"):
@@ -264,7 +76,7 @@ def _mark_node(b: _Builder, node: str, **changes: Any) -> None:
         upd[k] = v
 
 
-def _process_rsc_state(b: _Builder, rid: str, node: NodeState, h: Any) -> None:
+def _process_rsc_state(b: TreeBuilder, rid: str, node: NodeState, h: Any) -> None:
     """Pacemaker's process_rsc_state: apply one node's summarized history to ``rid``."""
     rec = b.rscs[rid]
     if h.known:
@@ -290,6 +102,10 @@ def _process_rsc_state(b: _Builder, rid: str, node: NodeState, h: Any) -> None:
         rec["failed"] = True
     elif on_fail in ("restart", "recover") and h.role > STOPPED:
         rec["failed"] = rec["stop_needed"] = True
+    elif on_fail == "restart-container":
+        rec["failed"] = rec["stop_needed"] = True
+        if rec["container"] is not None:  # its container's stop there is required
+            b.rscs[rec["container"]]["stop_required_on"].add(node.name)
     if h.role > STOPPED:
         if node.name not in rec["running"]:
             rec["running"].append(node.name)
@@ -301,7 +117,18 @@ def _process_rsc_state(b: _Builder, rid: str, node: NodeState, h: Any) -> None:
             rec["failed"] = rec["stop_needed"] = True
 
 
-def _unpack_history(b: _Builder, node: NodeState, lrm_rsc: Element) -> None:
+def _only_clean_probe(lrm_rsc: Element) -> bool:
+    """True for the common history "probed, not running": one probe that returned 7."""
+    ops = list(lrm_rsc)
+    if len(ops) != 1:
+        return False
+    op = ops[0]
+    return (op.get("operation") == "monitor" and op.get("interval") in ("0", None)
+            and op.get("rc-code") == "7" and op.get("op-status") == "0"
+            and (op.get("transition-key") or "::7").split(":")[2:3] == ["7"])
+
+
+def _unpack_history(b: TreeBuilder, node: NodeState, lrm_rsc: Element) -> None:
     lrm_id = lrm_rsc.get("id")
     if not lrm_id:
         return
@@ -310,11 +137,16 @@ def _unpack_history(b: _Builder, node: NodeState, lrm_rsc: Element) -> None:
     if len(lrm_rsc):
         rec["histories"][node.name] = Agent(lrm_rsc.get("class", "ocf"),
                                             lrm_rsc.get("provider"), lrm_rsc.get("type", ""))
-    if only_clean_probe(lrm_rsc) and not rec["meta"].get("failure-timeout"):
+    if _only_clean_probe(lrm_rsc) and not rec["meta"].get("failure-timeout"):
         rec["known_on"].add(node.name)
         if rec["role"] == UNKNOWN:
             rec["role"] = STOPPED
         return
+    lock_text = lrm_rsc.get("shutdown-lock") or ""
+    lock_s = int(lock_text) if b.opts.shutdown_lock and lock_text.isdigit() else 0
+    limit_s = b.opts.shutdown_lock_limit_s
+    if lock_s and not (limit_s > 0 and b.now_s > lock_s + limit_s):  # not expired
+        rec["lock_node"] = node.name
     spec: RscSpec = rec["spec"]
     ops = sorted_ops(lrm_rsc, rid)
     raw, last = b.failcount(rid, node.name, node.attrs)
@@ -322,7 +154,7 @@ def _unpack_history(b: _Builder, node: NodeState, lrm_rsc: Element) -> None:
     timeout_s = scores.parse_duration_ms(ft, 0) // 1000 if ft else 0
     effective = raw
     if raw > 0 and timeout_s > 0 and last > 0 and b.now_s > last + timeout_s:
-        if not block_failure(spec, ops):
+        if not _block_failure(spec, ops):
             effective = 0
     rec["failcounts"][node.name] = effective
     ctx = HistoryContext(
@@ -331,6 +163,7 @@ def _unpack_history(b: _Builder, node: NodeState, lrm_rsc: Element) -> None:
         failure_timeout_s=timeout_s, raw_failcount=raw, effective_failcount=effective,
         now_s=b.now_s, managed=rec["managed"], default_timeout_ms=b.default_timeout_ms,
         migration=b.migration_view(lrm_id) if b.migration_view else None,
+        in_container=rec["container"] is not None,
     )
     h = summarize(ops, ctx)
     apply_effects(rec, node.name, h.migrations)
@@ -362,7 +195,7 @@ def _unpack_history(b: _Builder, node: NodeState, lrm_rsc: Element) -> None:
     rec["role"] = max(rec["role"], source_role(rec, node.name, h.role))
 
 
-def _check_definitions(b: _Builder, nodes: Mapping[str, NodeState], cib_feature_set: str | None,
+def _check_definitions(b: TreeBuilder, nodes: Mapping[str, NodeState], cib_feature_set: str | None,
                        sanitized: bool) -> None:
     """Compare every active history with the current definition (Pacemaker's
     process_rsc_history): cancels, reschedules, restarts and fail counts to clear."""
@@ -394,25 +227,48 @@ def _check_definitions(b: _Builder, nodes: Mapping[str, NodeState], cib_feature_
             b.notes.extend(f"{rid} on {node_name}: {r}" for r in verdict.reasons)
 
 
-def _cleanups(b: _Builder, nodes: Mapping[str, NodeState]) -> None:
+def _cleanups(b: TreeBuilder, nodes: Mapping[str, NodeState]) -> None:
     """Histories to delete (``<rsc>_delete_0``): an orphan's (not an anonymous clone
-    instance's), and a primitive's whose agent changed; not for a failed resource or on a
-    node that cannot run resources (Pacemaker's pcmk__schedule_cleanup)."""
+    instance's), and a primitive's whose agent (class, provider or type) changed; not for
+    a failed resource or on a node that cannot run resources (Pacemaker's
+    pcmk__schedule_cleanup). Where the changed resource is active, its stop is required
+    (it restarts; pcmk__rsc_agent_changed)."""
     for rid, rec in b.rscs.items():
         clone = b.clone_of(rid)
         anonymous = clone is not None and not b.unique(clone)
+        spec_agent = rec["spec"].agent
         for node_name, agent in rec["histories"].items():
             node = nodes[node_name]
+            changed = not rec["orphan"] and spec_agent is not None and (
+                agent.cls, agent.provider, agent.type) != (
+                spec_agent.cls, spec_agent.provider, spec_agent.type)
+            if changed and node_name in rec["running"] and (node.can_run or node.maintenance):
+                rec["stop_required_on"].add(node_name)
             if rec["failed"] or not node.can_run:
                 continue
-            if rec["orphan"] and not anonymous:
-                rec["cleanup_on"].add(node_name)
-            elif not rec["orphan"] and rec["spec"].agent is not None and (
-                    agent.cls, agent.type) != (rec["spec"].agent.cls, rec["spec"].agent.type):
+            if (rec["orphan"] and not anonymous) or changed:
                 rec["cleanup_on"].add(node_name)
 
 
-def _freeze(b: _Builder, promotable_of: Mapping[str, bool]) -> dict[str, Resource]:
+def _shutdown_locks(b: TreeBuilder, nodes: Mapping[str, NodeState]) -> None:
+    """Pacemaker's pcmk__primitive_shutdown_lock: a lock from the history holds while the
+    resource is active nowhere; a resource active on one cleanly shutting down node is
+    locked to it. Fence devices are never locked."""
+    for rec in b.rscs.values():
+        agent = rec["spec"].agent
+        if not b.opts.shutdown_lock or rec["kind"] != "primitive" or agent is None \
+                or agent.cls == "stonith":
+            rec["lock_node"] = None
+        elif rec["lock_node"] is not None:
+            if rec["running"]:
+                rec["lock_node"] = None
+        elif len(rec["running"]) == 1:
+            node = nodes[rec["running"][0]]
+            if node.shutdown and not node.unclean:
+                rec["lock_node"] = node.name
+
+
+def _freeze(b: TreeBuilder, promotable_of: Mapping[str, bool]) -> dict[str, Resource]:
     out: dict[str, Resource] = {}
     for rid, rec in b.rscs.items():
         role = rec["role"]
@@ -441,12 +297,27 @@ def _freeze(b: _Builder, promotable_of: Mapping[str, bool]) -> dict[str, Resourc
             clear_failcount_late=frozenset(rec["clear_failcount_late"]),
             cleanup_on=frozenset(rec["cleanup_on"]),
             partial_migration=rec["partial_migration"], dangling_on=frozenset(rec["dangling_on"]),
-            no_migrate=rec["no_migrate"],
+            no_migrate=rec["no_migrate"], container=rec["container"],
+            fillers=tuple(rec["fillers"]), stop_required_on=frozenset(rec["stop_required_on"]),
+            lock_node=rec["lock_node"],
         )
     return out
 
 
-def _promotable_map(b: _Builder) -> dict[str, bool]:
+def _container_colocations(resources: Mapping[str, Resource]) -> tuple[ColocSpec, ...]:
+    """A filler runs with its container (after the configured colocations)."""
+    return tuple(ColocSpec(id=f"{r.id}-with-container", rsc=r.id, with_rsc=r.container,
+                           score=scores.INFINITY)
+                 for r in resources.values() if r.container is not None)
+
+
+def _container_orders(resources: Mapping[str, Resource]) -> tuple[OrderSpec, ...]:
+    """A filler starts after its container, and stops before it."""
+    return tuple(OrderSpec(id=f"{r.id}-in-container", first=r.container, then=r.id)
+                 for r in resources.values() if r.container is not None)
+
+
+def _promotable_map(b: TreeBuilder) -> dict[str, bool]:
     out: dict[str, bool] = {}
     for rid in b.rscs:
         top = rid
@@ -462,9 +333,10 @@ def unpack(cib: Element, now_s: float, sanitized: bool = False) -> ClusterState:
     ``sanitized``: the CIB may have masked secrets (crm_simulate on a file); see
     :mod:`.definition`."""
     config = unpack_config(cib, now_s)
-    b = _Builder(config, now_s)
+    b = TreeBuilder(config, now_s)
     for spec in config.resources:
         b.add(spec, None, {})
+    b.resolve_containers()
     status = cib.find("status")
     elements = find_node_states(status, config.nodes)
     nodes = {s.name: node_state(s, elements.get(s.name), config.options) for s in config.nodes}
@@ -480,13 +352,15 @@ def unpack(cib: Element, now_s: float, sanitized: bool = False) -> ClusterState:
         nodes[name] = dataclasses.replace(nodes[name], **upd)
     _check_definitions(b, nodes, cib.get("crm_feature_set"), sanitized)
     _cleanups(b, nodes)
+    _shutdown_locks(b, nodes)
     resources = apply_multiple_active(_freeze(b, _promotable_map(b)), nodes, config.options)
     has_device = any(r.kind == "primitive" and r.agent is not None and r.agent.cls == "stonith"
                      and not r.orphan for r in resources.values()) or b.opts.have_watchdog
     return ClusterState(
         options=config.options, nodes=nodes, resources=resources, top=tuple(b.top),
-        locations=config.locations + tuple(promo_bans), colocations=config.colocations,
-        orders=config.orders,
+        locations=config.locations + tuple(promo_bans),
+        colocations=config.colocations + _container_colocations(resources),
+        orders=config.orders + _container_orders(resources),
         failed_ops=tuple(b.failed_ops), has_fence_device=has_device,
         notes=config.notes + tuple(b.notes),
         now_s=now_s,

@@ -19,24 +19,37 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import cmp_to_key
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from . import scores
-
-if TYPE_CHECKING:
-    from .assign import Assigner
-    from .colocation import Coloc
+from .colocation import Coloc, Colocations
+from .ports import Placing
 
 INF = scores.INFINITY
 
 
-def _own(a: Assigner, rid: str, cols: list[Coloc], attr: str) -> list[Coloc]:
+class CapacityAssigner(Placing, Protocol):
+    """What the capacity checks and the assignment order read of the assigner."""
+
+    capacity: dict[str, dict[str, int]]
+    cols: Colocations
+    next_role: dict[str, int]
+    provisional: set[str]
+
+    def can_run_any(self, table: Mapping[str, int]) -> bool: ...
+
+    def compare_capacity(self, a: str, b: str) -> int: ...
+
+    def current_node(self, rid: str) -> str | None: ...
+
+
+def _own(a: CapacityAssigner, rid: str, cols: list[Coloc], attr: str) -> list[Coloc]:
     """Colocations of ``rid`` itself, not those of its group moved onto a member."""
     return [c for c in cols if getattr(c, attr) == rid
             or a.state.resources[getattr(c, attr)].kind != "group"]
 
 
-def _group_cols(a: Assigner, rid: str) -> tuple[list[Coloc], list[Coloc]]:
+def _group_cols(a: CapacityAssigner, rid: str) -> tuple[list[Coloc], list[Coloc]]:
     rsc = a.state.resources[rid]
     if rsc.kind != "group" or not rsc.children:
         return (a.cols.this_with.get(rid, []), a.cols.with_this.get(rid, []))
@@ -48,7 +61,7 @@ def _group_cols(a: Assigner, rid: str) -> tuple[list[Coloc], list[Coloc]]:
     return this, with_
 
 
-def _affects(a: Assigner, c: Coloc) -> bool:
+def _affects(a: CapacityAssigner, c: Coloc) -> bool:
     if c.score <= 0:
         return True
     if c.dependent_role is not None and c.dependent_role != a.next_role.get(c.dependent):
@@ -56,7 +69,7 @@ def _affects(a: Assigner, c: Coloc) -> bool:
     return c.primary_role is None or c.primary_role == a.next_role.get(c.primary)
 
 
-def colocated(a: Assigner, rid: str, orig: str, acc: list[str]) -> list[str]:
+def colocated(a: CapacityAssigner, rid: str, orig: str, acc: list[str]) -> list[str]:
     """Pacemaker's colocated_resources: ``rid`` and what must share its node."""
     if rid in acc:
         return acc
@@ -82,7 +95,7 @@ def colocated(a: Assigner, rid: str, orig: str, acc: list[str]) -> list[str]:
     return acc
 
 
-def _add(a: Assigner, rid: str, rscs: list[str], need: dict[str, int]) -> None:
+def _add(a: CapacityAssigner, rid: str, rscs: list[str], need: dict[str, int]) -> None:
     rsc = a.state.resources[rid]
     if rid not in a.provisional:
         return
@@ -105,12 +118,12 @@ def _add(a: Assigner, rid: str, rscs: list[str], need: dict[str, int]) -> None:
             _add(a, rsc.children[0], rscs, need)
 
 
-def _room(a: Assigner, node: str, need: Mapping[str, int]) -> bool:
+def _room(a: CapacityAssigner, node: str, need: Mapping[str, int]) -> bool:
     have = a.capacity[node]
     return all(have.get(k, 0) >= v for k, v in need.items())
 
 
-def ban_insufficient_capacity(a: Assigner, rid: str) -> str | None:
+def ban_insufficient_capacity(a: CapacityAssigner, rid: str) -> str | None:
     """Ban nodes without room; return the most capable node when none has room for
     everything colocated with ``rid``."""
     if a.state.options.placement_strategy == "default":
@@ -135,7 +148,7 @@ def ban_insufficient_capacity(a: Assigner, rid: str) -> str | None:
     return most
 
 
-def assignment_order(a: Assigner, tops: tuple[str, ...]) -> list[str]:
+def assignment_order(a: CapacityAssigner, tops: tuple[str, ...]) -> list[str]:
     """Top-level resources by priority; with a placement strategy, then by the score on
     their current node, then by their scores node by node (Pacemaker's
     pcmk__sort_resources, with nodes in name order or, balanced, free capacity first)."""
@@ -176,7 +189,7 @@ def assignment_order(a: Assigner, tops: tuple[str, ...]) -> list[str]:
     return sorted(by_priority, key=cmp_to_key(cmp))
 
 
-def _with_primaries(a: Assigner, rid: str, work: dict[str, int] | None, attr: str,
+def _with_primaries(a: CapacityAssigner, rid: str, work: dict[str, int] | None, attr: str,
                     factor: float, seen: set[str]) -> dict[str, int] | None:
     """``rid``'s scores with those of what it is colocated with folded in (Pacemaker's
     pcmk__add_colocated_node_scores, "this with" direction); None to roll back."""

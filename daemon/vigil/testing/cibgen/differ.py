@@ -11,8 +11,9 @@ When crm_simulate cannot run its own transition (exit code 1, "An invalid transi
 produced": Pacemaker 2.1.5 sometimes leaves an input out of its graph), its placements and
 roles are those of a half-run graph; such a case is compared on actions and fencing only
 and reported as ``equal-invalid`` when they agree, else as ``invalid-transition`` (listed,
-not counted as a difference: the graph may hold actions crm_simulate itself cannot run). Placements crm_simulate misreports when
-it cancels a recurring op of a resource it stops (see ``_cancel_artifacts``) are left out.
+not counted as a difference: the graph may hold actions crm_simulate itself cannot run).
+Placements crm_simulate misreports when it cancels a recurring op of a resource it stops
+(see ``_cancel_artifacts``) are left out.
 """
 
 from __future__ import annotations
@@ -33,9 +34,9 @@ from typing import Any
 
 from lxml import etree
 
-from vigil.cli.simulate import transition_json
 from vigil.core import cib as C
 from vigil.core.scheduler import schedule
+from vigil.core.scheduler.render import transition_json
 
 from .. import schedcompare
 from . import generate
