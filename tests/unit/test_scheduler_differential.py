@@ -23,8 +23,10 @@ under ``CI=true``.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import sys
 import tempfile
 import time
 from collections import Counter
@@ -32,7 +34,10 @@ from pathlib import Path
 
 import pytest
 
-from vigil.testing.cibgen.differ import Outcome, report, run_many
+if __name__ == "__main__":  # run as a script (--update)
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "daemon"))
+
+from vigil.testing.cibgen.differ import Outcome, report, run_many  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 ORACLE = REPO.parent / "shared" / "tools" / "oracle.py"
@@ -43,9 +48,21 @@ KEEP = Path(tempfile.gettempdir()) / "vigil-diff"
 # crm_simulate itself may crash on a few inputs (a failed assertion): those seeds are
 # counted, not compared; more than this share means the generator went wrong
 MAX_ORACLE_ERRORS = 0.01
-# Differences still open, by seed: the rule that differs. A seed listed here that agrees
-# again fails the test too, so the list only shrinks.
-KNOWN: dict[int, str] = {}
+# Differences still open (seed -> what differs, and the rule where it is known), kept in
+# scheduler_differential_known.json. A new difference fails the test; so does a listed
+# seed that agrees again, so the ledger only shrinks. After fixing rules:
+#     python tests/unit/test_scheduler_differential.py --update   (drops the fixed seeds)
+LEDGER = Path(__file__).with_name("scheduler_differential_known.json")
+
+
+def load_known() -> dict[int, str]:
+    if not LEDGER.is_file():
+        return {}
+    data: dict[str, str] = json.loads(LEDGER.read_text())["open"]
+    return {int(k): v for k, v in data.items()}
+
+
+KNOWN = load_known()
 # What the generated CIBs must exercise between them (see vigil.testing.cibgen)
 REQUIRED_FEATURES = {
     "node:online", "node:offline", "node:unclean", "node:unseen", "node:standby",
@@ -122,3 +139,29 @@ def _describe(new: list[Outcome]) -> list[str]:
                    f"  kept as {o.kept}; replay: python -m vigil.testing.cibgen --seed "
                    f"{o.seed} > case.xml")
     return out
+
+
+# -- updating the ledger ---------------------------------------------------------------
+def update_ledger(add: bool) -> int:
+    """Rewrite the ledger from a run: fixed seeds go; new ones are added only with --add
+    (each should then get its rule written next to it)."""
+    outcomes = run_many(range(START, START + EXAMPLES), ORACLE, KEEP, WORKERS)
+    open_now = {o.seed: o for o in outcomes if o.status in ("differ", "raised", "invalid")}
+    known = load_known()
+    new = sorted(set(open_now) - set(known))
+    if new and not add:
+        print(f"new differences (fix them, or rerun with --add): {new}")
+        return 1
+    ledger = {s: known.get(s) or "; ".join(open_now[s].kinds) for s in sorted(open_now)}
+    dropped = sorted(set(known) - set(open_now))
+    LEDGER.write_text(json.dumps({"examples": EXAMPLES, "open": {str(k): v for k, v in
+                                                                  ledger.items()}},
+                                 indent=1) + "\n")
+    print(f"{len(ledger)} open, {len(dropped)} fixed: {dropped}, {len(new)} added: {new}")
+    return 0
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--update"]:
+        sys.exit(update_ledger("--add" in sys.argv[2:]))
+    print(__doc__)
