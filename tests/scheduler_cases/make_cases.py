@@ -624,6 +624,7 @@ def parity_cases() -> dict[str, str]:
         {**NO_FENCING, "shutdown-lock": "true"}, prim("db"),
         node_state("1", "node1", running("db", "node1"), attrs={"shutdown": str(T0)})
         + node_state("2", "node2", stopped("db", "node2")), nodes=NODES3[:2])
+    return out
 
 
 NOW = 1_750_000_000  # the differential cases carry it as execution-date
@@ -760,6 +761,24 @@ def differential_cases() -> dict[str, str]:
     out["clone-group-unmanaged-member"] = cib(NO_FENCING, cg, (
         node_state("1", "node1", stopped("ga", "node1") + gb_failed)
         + node_state("2", "node2", all_stopped(["ga", "gb"], "node2"))), nodes=NODES3[:2])
+    # an unmanaged promotable clone: the Promoted instance stays promoted although its
+    # promotion score is negative and its node is in standby; the Unpromoted one with the
+    # best score is not promoted
+    ms = ('<clone id="ms"><meta_attributes id="ms-meta"><nvpair id="ms-p" name="promotable" '
+          'value="true"/><nvpair id="ms-u" name="is-managed" value="false"/>'
+          '</meta_attributes><primitive id="st" class="ocf" provider="pacemaker" '
+          'type="Stateful"><operations><op id="st-mon-p" name="monitor" interval="9s" '
+          'role="Promoted" timeout="20s"/><op id="st-mon-u" name="monitor" interval="11s" '
+          'role="Unpromoted" timeout="20s"/></operations></primitive></clone>')
+    st_promoted = lrm("st", [op("st", "promote", 6, node="node1"),
+                             op("st", "monitor", 7, rc=8, interval=9000, target=8,
+                                node="node1")], "Stateful")
+    st_unpromoted = lrm("st", [op("st", "start", 4, node="node2"),
+                               op("st", "monitor", 5, interval=11000, node="node2")],
+                        "Stateful")
+    out["promotable-unmanaged-promoted"] = cib(NO_FENCING, ms, (
+        node_state("1", "node1", st_promoted, {"master-st": "-1", "standby": "on"})
+        + node_state("2", "node2", st_unpromoted, {"master-st": "100"})), nodes=NODES3[:2])
     return out
 
 
