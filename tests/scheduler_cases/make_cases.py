@@ -290,6 +290,7 @@ def cases() -> dict[str, str]:
     out.update(interleave_cases())
     out.update(utilization_cases())
     out.update(parity_cases())
+    out.update(differential_cases())
     return out
 
 
@@ -623,6 +624,161 @@ def parity_cases() -> dict[str, str]:
         {**NO_FENCING, "shutdown-lock": "true"}, prim("db"),
         node_state("1", "node1", running("db", "node1"), attrs={"shutdown": str(T0)})
         + node_state("2", "node2", stopped("db", "node2")), nodes=NODES3[:2])
+    return out
+
+
+NOW = 1_750_000_000  # the differential cases carry it as execution-date
+
+
+def dated(text: str) -> str:
+    return text.replace('dc-uuid="2"', f'dc-uuid="2" execution-date="{NOW}"', 1)
+
+
+def differential_cases() -> dict[str, str]:
+    """Rules the random-CIB differential test (``vigil.testing.cibgen``) found vigil getting
+    wrong, each reduced to a small case."""
+    out: dict[str, str] = {}
+    idle = (node_state("2", "node2", stopped("db", "node2"))
+            + node_state("3", "node3", stopped("db", "node3")))
+    cold = "".join(node_state(i, n) for i, n in NODES3)
+    # a timeout is never ISO 8601 for Pacemaker 2.1.5: PT40S is the 20 s default, which the
+    # recorded monitor digest carries, so nothing changes
+    out["op-timeout-iso"] = cib(NO_FENCING, prim("db", mon_timeout="PT40S"), node_state(
+        "1", "node1", running("db", "node1", timeout_ms=20000)) + idle, stickiness=100)
+    # a probe finding invalid parameters (rc 2) or no agent (rc 5) means "not running" and a
+    # ban of that node: nothing to stop, db starts elsewhere
+    def probe(rc: int) -> str:
+        return lrm("db", [op("db", "monitor", 2, rc=rc, target=7),
+                          op("db", "monitor", 2, rc=rc, target=7, op_id="db_last_failure_0")])
+
+    out["probe-invalid-param"] = cib(NO_FENCING, prim("db"), node_state("1", "node1", probe(2))
+                                     + node_state("2", "node2", probe(5))
+                                     + node_state("3", "node3"))
+    # a group member's fatal error (rc 6) bans that member everywhere, not its group: the
+    # members before it still start
+    web = f'<group id="web">{prim("vip")}{prim("http")}{prim("app")}</group>'
+    fatal = lrm("app", [op("app", "monitor", 2, rc=6, target=7),
+                        op("app", "monitor", 2, rc=6, target=7, op_id="app_last_failure_0")])
+    out["group-member-fatal-error"] = cib(NO_FENCING, web, node_state("1", "node1", fatal)
+                                          + node_state("2", "node2") + node_state("3", "node3"))
+    # a recurring monitor returning OCF_DEGRADED (190) counts as success: no recovery
+    degraded = lrm("db", [op("db", "start", 4),
+                          op("db", "monitor", 5, rc=190, interval=10000)])
+    out["monitor-degraded"] = cib(NO_FENCING, prim("db"),
+                                  node_state("1", "node1", degraded) + idle, stickiness=100)
+    # a resource that stops has no cancellation of its unconfigured monitor (Pacemaker makes
+    # a resource assigned nowhere lose its recurring actions, cancellations included)
+    stale = lrm("db", [op("db", "start", 4), op("db", "monitor", 5, interval=25000)])
+    out["stale-monitor-stopping"] = cib(NO_FENCING, prim("db", {"target-role": "Stopped"}),
+                                        node_state("1", "node1", stale) + idle)
+    # the fence device failed to start on a lost node being fenced: not multiply active
+    # (it requires only quorum: only online clean nodes count), no restart where it runs
+    dev = running("fence1", "node2", 60000, cls="stonith", typ="fence_dummy", prov="")
+    dev_failed = lrm("fence1", [op("fence1", "start", 3, rc=1, node="node1"),
+                                op("fence1", "start", 3, rc=1, node="node1",
+                                   op_id="fence1_last_failure_0")],
+                     "fence_dummy", "stonith", "")
+    out["fence-device-failed-on-lost-node"] = cib(
+        {"stonith-enabled": "true"}, fence_device() + prim("db"),
+        node_state("1", "node1", dev_failed + running("db", "node1"), up=False)
+        + node_state("2", "node2", dev + stopped("db", "node2"))
+        + node_state("3", "node3", lrm("fence1", [op("fence1", "monitor", 2, rc=7, target=7,
+                                                      node="node3")], "fence_dummy",
+                                       "stonith", "") + stopped("db", "node3")))
+    # last-failure is a time, not a score: a failure 30 s old is within failure-timeout=60s,
+    # so migration-threshold=1 still bans node1 and db moves
+    failed = lrm("db", [op("db", "start", 4), op("db", "monitor", 6, rc=7, interval=10000),
+                        op("db", "monitor", 6, rc=7, interval=10000,
+                           op_id="db_last_failure_0")])
+    out["failure-timeout-recent"] = dated(cib(
+        NO_FENCING, prim("db", {"migration-threshold": "1", "failure-timeout": "60s"}),
+        node_state("1", "node1", failed, {"fail-count-db#monitor_10000": "1",
+                                          "last-failure-db#monitor_10000": str(NOW - 30)})
+        + idle))
+    # a start still pending is shown in the graph where the resource stays; older than the
+    # failure-timeout (and without fail count) it is ignored instead: probe again
+    pending = lrm("db", [op("db", "start", -1, rc=193, status=-1)])
+    out["start-pending-shown"] = dated(cib(NO_FENCING, prim("db"),
+                                           node_state("1", "node1", pending) + idle))
+    out["start-pending-expired"] = dated(cib(NO_FENCING, prim("db", {"failure-timeout": "60s"}),
+                                             node_state("1", "node1", pending) + idle))
+    # resource-discovery=exclusive (in a set, and by rule): probes only there, and the
+    # resources may run only there; never on a group: none of its members is probed there
+    out["discovery-exclusive"] = cib(
+        NO_FENCING, prim("db") + prim("api") + web, cold,
+        '<rsc_location id="excl" node="node3" score="0" resource-discovery="exclusive">'
+        '<resource_set id="excl-set"><resource_ref id="db"/></resource_set></rsc_location>'
+        '<rsc_location id="excl-rule" rsc="api" resource-discovery="exclusive"><rule '
+        'id="excl-r" score="0"><expression id="excl-e" attribute="#uname" operation="ne" '
+        'value="node1"/></rule></rsc_location>'
+        '<rsc_location id="never" rsc="web" node="node2" score="0" '
+        'resource-discovery="never"/>')
+    # location rsc-pattern: an unanchored regular expression over top-level ids, ! inverts
+    out["location-rsc-pattern"] = cib(
+        NO_FENCING, prim("db1") + prim("db2") + prim("api") + web, cold,
+        '<rsc_location id="dbs" rsc-pattern="^db" node="node2" score="100"/>'
+        '<rsc_location id="others" rsc-pattern="!db" node="node3" score="200"/>')
+    # no-quorum-policy=suicide without no-quorum-panic behaves as stop (db stops, the fence
+    # device does not start); with it, every online node of the partition is fenced
+    sui = cib({"stonith-enabled": "true", "no-quorum-policy": "suicide"},
+              fence_device() + prim("db"),
+              node_state("1", "node1", running("db", "node1") + lrm("fence1", [op(
+                  "fence1", "monitor", 2, rc=7, target=7)], "fence_dummy", "stonith", ""))
+              + node_state("2", "node2", stopped("db", "node2"))
+              + node_state("3", "node3", up=False), quorum=False)
+    out["no-quorum-suicide"] = sui
+    out["no-quorum-suicide-panic"] = sui.replace('dc-uuid="2"',
+                                                 'dc-uuid="2" no-quorum-panic="1"', 1)
+    # a rule's score-attribute that a node lacks scores -INFINITY there: node1 (first by
+    # name on a tie of 0) is out, db starts on node2
+    out["score-attribute-missing"] = cib(
+        NO_FENCING, prim("db"), cold,
+        '<rsc_location id="by-weight" rsc="db"><rule id="by-weight-r" '
+        'score-attribute="weight"><expression id="by-weight-e" attribute="#uname" '
+        'operation="ne" value="nodeX"/></rule></rsc_location>',
+        node_attrs={"node2": {"weight": "0"}, "node3": {"weight": "0"}})
+    # unmanaged, no quorum, policy stop: its optional start is unrunnable, so no monitor
+    out["unmanaged-no-quorum-monitor"] = cib(
+        {"stonith-enabled": "false", "no-quorum-policy": "stop"},
+        prim("db", {"is-managed": "false"}),
+        node_state("1", "node1", lrm("db", [op("db", "start", 4)])) + idle, quorum=False)
+    # multiple-active=block: active on two nodes, it is left unmanaged and blocked (no
+    # role=Stopped monitors); the default stop_start would stop both and start one
+    two = prim("db", {"multiple-active": "block"},
+               mon_extra='/><op id="db-mon-s" name="monitor" interval="17s" role="Stopped" '
+                         'timeout="20s"')
+    out["multiple-active-block"] = cib(NO_FENCING, two, (
+        node_state("1", "node1", running("db", "node1"))
+        + node_state("2", "node2", running("db", "node2"))
+        + node_state("3", "node3", stopped("db", "node3"))))
+    # an unmanaged clone of a group: a member that failed to start where its group instance
+    # cannot run stays assigned there, and gets its monitor
+    cg = ('<clone id="cg"><meta_attributes id="cg-meta"><nvpair id="cg-unm" '
+          'name="is-managed" value="false"/></meta_attributes><group id="g">'
+          + prim("ga") + prim("gb") + "</group></clone>")
+    gb_failed = lrm("gb", [op("gb", "start", 4, rc=1), op("gb", "start", 4, rc=1,
+                                                        op_id="gb_last_failure_0")])
+    out["clone-group-unmanaged-member"] = cib(NO_FENCING, cg, (
+        node_state("1", "node1", stopped("ga", "node1") + gb_failed)
+        + node_state("2", "node2", all_stopped(["ga", "gb"], "node2"))), nodes=NODES3[:2])
+    # an unmanaged promotable clone: the Promoted instance stays promoted although its
+    # promotion score is negative and its node is in standby; the Unpromoted one with the
+    # best score is not promoted
+    ms = ('<clone id="ms"><meta_attributes id="ms-meta"><nvpair id="ms-p" name="promotable" '
+          'value="true"/><nvpair id="ms-u" name="is-managed" value="false"/>'
+          '</meta_attributes><primitive id="st" class="ocf" provider="pacemaker" '
+          'type="Stateful"><operations><op id="st-mon-p" name="monitor" interval="9s" '
+          'role="Promoted" timeout="20s"/><op id="st-mon-u" name="monitor" interval="11s" '
+          'role="Unpromoted" timeout="20s"/></operations></primitive></clone>')
+    st_promoted = lrm("st", [op("st", "promote", 6, node="node1"),
+                             op("st", "monitor", 7, rc=8, interval=9000, target=8,
+                                node="node1")], "Stateful")
+    st_unpromoted = lrm("st", [op("st", "start", 4, node="node2"),
+                               op("st", "monitor", 5, interval=11000, node="node2")],
+                        "Stateful")
+    out["promotable-unmanaged-promoted"] = cib(NO_FENCING, ms, (
+        node_state("1", "node1", st_promoted, {"master-st": "-1", "standby": "on"})
+        + node_state("2", "node2", st_unpromoted, {"master-st": "100"})), nodes=NODES3[:2])
     return out
 
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -42,6 +41,7 @@ from lxml import etree  # noqa: E402
 from vigil.core.scheduler import schedule  # noqa: E402
 from vigil.core.scheduler.render import transition_json  # noqa: E402
 from vigil.errors import CibInvalid  # noqa: E402
+from vigil.testing.schedcompare import describe, diff_kinds, normalize  # noqa: E402
 
 CORPUS = REPO.parent / "shared" / "pacemaker-corpus"
 FLOOR_FILE = REPO / "tests" / "scheduler_corpus_floor.json"
@@ -50,64 +50,7 @@ FLOOR_FILE = REPO / "tests" / "scheduler_corpus_floor.json"
 DEFAULT_NOW_S = 1_750_000_000
 NOT_PLAIN = {"migration", "migrate-ops-in-status", "notify", "remote-node", "guest-node",
              "bundle"}
-INSTANCE = re.compile(r":\d+(?=$|_)")
 WORKERS = 2
-
-
-# -- comparison --------------------------------------------------------------------------
-def _strip(name: str) -> str:
-    return INSTANCE.sub("", name)
-
-
-def normalize(result: dict[str, Any]) -> dict[str, Any]:
-    """The README's normal form of the four compared keys."""
-    placements: dict[str, list[str]] = defaultdict(list)
-    for rsc, nodes in (result.get("placements") or {}).items():
-        placements[_strip(rsc)].extend([] if nodes in ("Stopped", None) else list(nodes))
-    roles: dict[str, dict[str, list[str]]] = {}
-    for rsc, by_role in (result.get("roles") or {}).items():
-        merged = roles.setdefault(_strip(rsc), {})
-        for role, nodes in by_role.items():
-            merged.setdefault(role, []).extend(nodes)
-    return {
-        "placements": {k: sorted(v) for k, v in placements.items() if v},
-        "roles": {k: {r: sorted(n) for r, n in v.items() if n}
-                  for k, v in roles.items() if any(v.values())},
-        "actions": sorted(_strip(a) for a in result.get("actions") or []),
-        "fencing": sorted(result.get("fencing") or []),
-    }
-
-
-def diff_kinds(expected: dict[str, Any], got: dict[str, Any]) -> list[str]:
-    """Short labels for what differs: ``placements``, ``roles``, ``fencing``, and
-    ``actions+<task>`` / ``actions-<task>`` for extra / missing actions by task."""
-    want, have = normalize(expected), normalize(got)
-    kinds = [k for k in ("placements", "roles", "fencing") if want[k] != have[k]]
-    w, h = Counter(want["actions"]), Counter(have["actions"])
-    for sign, items in (("-", w - h), ("+", h - w)):
-        tasks = sorted({_task(a) for a in items.elements()})
-        kinds.extend(f"actions{sign}{t}" for t in tasks)
-    return kinds
-
-
-def _task(action: str) -> str:
-    key = action.split(" ", 1)[0].removeprefix("Cancel ")
-    if action.startswith("Cancel "):
-        return "cancel"
-    parts = key.rsplit("_", 2)
-    task = parts[1] if len(parts) == 3 else key
-    return "probe" if task == "monitor" and parts[-1] == "0" else task
-
-
-def describe(expected: dict[str, Any], got: dict[str, Any]) -> list[str]:
-    want, have = normalize(expected), normalize(got)
-    out = [f"{k}: expected {want[k]} got {have[k]}"
-           for k in ("placements", "roles", "fencing") if want[k] != have[k]]
-    w, h = Counter(want["actions"]), Counter(have["actions"])
-    if w != h:
-        out.append(f"actions: missing {sorted((w - h).elements())} "
-                   f"extra {sorted((h - w).elements())}")
-    return out
 
 
 # -- running -----------------------------------------------------------------------------

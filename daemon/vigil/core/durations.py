@@ -37,3 +37,29 @@ def parse_duration_ms(text: str | None, default_ms: int = 0) -> int:
     if factor is None:
         return default_ms
     return int(float(m2.group(1)) * factor)
+
+
+_MSEC_RE = re.compile(r"^[ \t\n\r\f]*([0-9.]+)[ \t\n\r\f]*(.*)$", re.DOTALL)
+
+
+def parse_msec(text: str | None) -> int | None:
+    """Milliseconds of a timeout as Pacemaker 2.1.5 reads one (``crm_get_msec``), or None.
+
+    Unlike an interval, a timeout is never ISO 8601 ("PT40S" does not parse). The number is
+    the leading run of digits and dots, of which only the integer part counts ("1.5s" is
+    1000); the unit is recognised by its first letters, case-insensitively ("ms", "us",
+    "s", "m", "h"; none means seconds) and whatever follows it is ignored.
+    """
+    m = _MSEC_RE.match(text or "")
+    if m is None:
+        return None
+    whole = re.match(r"\d+", m.group(1))
+    if whole is None:
+        return None
+    value = int(whole.group(0))
+    unit = m.group(2).lower()
+    for prefix, factor in (("ms", 1.0), ("us", 0.001), ("s", 1000.0), ("m", 60_000.0),
+                           ("h", 3_600_000.0)):
+        if unit.startswith(prefix):
+            return int(value * factor)
+    return value * 1000 if unit == "" else None

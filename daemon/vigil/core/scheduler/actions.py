@@ -19,7 +19,8 @@ Rules (Pacemaker 2.1.5 ``native_create_actions``)
   node, even when nothing else changes (Pacemaker's create_pending_start).
 * Probes (``monitor`` interval 0, expecting 7) run on every online, clean node where the
   resource's state is unknown; starts wait for them.
-* Active on several nodes: stopped everywhere and started once (``multiple-active``
+* Active on several nodes (only online clean ones count unless it requires fencing):
+  stopped everywhere and started once (``multiple-active``
   stop_start), left alone (block), or, with ``stop_unexpected``, stopped everywhere but
   on its assigned node (its start there is a pseudo action).
 * A resource whose definition changed (``restart_on``, see :mod:`.definition`) gets one
@@ -46,8 +47,10 @@ from .actgraph import (
     ActionGraph,
 )
 from .clone_actions import probe_clone
+from .discovery import no_probe
 from .history import PROMOTED, STARTED, STOPPED, UNKNOWN, UNPROMOTED
 from .migration import can_migrate, create_migration
+from .multiactive import multiply_active
 from .notify import NotifyData
 from .ports import Assignment
 from .scores import INFINITY
@@ -87,8 +90,7 @@ class ActionBuilder:
         self.next_role: dict[str, int] = dict(asg.next_role)
         self.role_now: dict[str, int] = {rid: r.role for rid, r in state.resources.items()}
         self.probe_orders: list[tuple[Act, str, int]] = []
-        self.no_discovery = {(loc.rsc, loc.node) for loc in state.locations
-                             if loc.discovery == "never" and loc.node is not None}
+        self.no_probe = no_probe(state)  # resource-discovery (see .discovery)
         self.forced_starts = {rid for rid, r in state.resources.items() if r.restart_on}
         self.notify_data: list[NotifyData] = []  # clone notifications (see .notify)
         self.notify_fenced: list[NotifyData] = []
@@ -171,10 +173,10 @@ class ActionBuilder:
         assert rid is not None
         node = self.state.nodes.get(act.node) if act.node else None
         opts = self.opts
+        if not self.managed(rid) and act.interval_ms == 0 and node is not None:
+            act.optional = True  # and still runnable only as below (update_action_optional)
         if node is None:
             act.runnable = False
-        elif not self.managed(rid) and act.interval_ms == 0:
-            act.optional = True
         elif not act.pseudo and (not node.online or node.unclean):
             act.runnable = False
         elif not act.pseudo and node.pending:
@@ -240,6 +242,10 @@ class ActionBuilder:
             current = source if source in running else (running[0] if running else None)
         return current, len(running)
 
+    def multiply_active(self, rid: str) -> bool:
+        """Active on several nodes (see :mod:`.multiactive`)."""
+        return multiply_active(self.state.resources[rid], self.state.nodes, self.opts)
+
     def step(self, rid: str, role: int, nxt: int, node: str | None, optional: bool) -> bool:
         name = ACTION_MATRIX.get(role, {}).get(nxt)
         rsc = self.state.resources[rid]
@@ -289,7 +295,7 @@ class ActionBuilder:
             self.continuing[rid] = partial[1]
         elif partial is not None:  # it cannot continue: recover
             need_stop, migrate = True, False
-        elif n_active > 1:
+        elif self.multiply_active(rid):
             mode = (rsc.meta.get("multiple-active") or "stop_start").lower()
             need_stop = mode != "block"
         if rsc.start_pending and chosen is not None:  # the start in flight is in the graph
@@ -308,8 +314,9 @@ class ActionBuilder:
             if not restart.optional:
                 need_stop = True
         role = rsc.role
-        if n_active > 1 and partial is None and next_role > STOPPED and chosen is not None \
-                and (rsc.meta.get("multiple-active") or "").lower() == "stop_unexpected":
+        if (self.multiply_active(rid) and partial is None and next_role > STOPPED
+                and chosen is not None
+                and (rsc.meta.get("multiple-active") or "").lower() == "stop_unexpected"):
             self.expected[rid] = chosen  # stays there: only the other copies stop
         while role != STOPPED:
             nxt = STATE_MATRIX[role][STOPPED]
@@ -344,9 +351,11 @@ class ActionBuilder:
             "true", "on", "yes", "1")
 
     def cancel_ops(self) -> None:
-        """Recurring ops no longer configured, or on a node/resource in maintenance."""
+        """Recurring ops no longer configured, or on a node/resource in maintenance. None
+        for a resource assigned nowhere: Pacemaker's pcmk__finalize_assignment(NULL) makes
+        its recurring actions, these cancellations included, unrunnable."""
         for rsc in self.state.resources.values():
-            for node, task, interval in rsc.cancels:
+            for node, task, interval in rsc.cancels if self.asg.node.get(rsc.id) else ():
                 self.rsc_action(rsc.id, "cancel", node, False, interval,
                                 key=op_key(rsc.id, task, interval))
             for node in sorted(rsc.cleanup_on):  # stop -> delete -> start
@@ -377,7 +386,7 @@ class ActionBuilder:
         rsc = self.state.resources[rid]
         if rsc.orphan or node in rsc.known_on or rsc.container is not None:
             return False
-        if (rid, node) in self.no_discovery or (top, node) in self.no_discovery:
+        if (rid, node) in self.no_probe:
             return False
         probe = self.rsc_action(rid, "monitor", node, False)
         probe.optional = False

@@ -49,6 +49,8 @@ class CloneAssigner(PromotionAssigner, PairingAssigner, Protocol):
 
     def ban_all(self, rid: str) -> None: ...
 
+    def current_node(self, rid: str) -> str | None: ...
+
     def colocation_match(self, rid: str, c: Coloc, pnode: str | None) -> None: ...
 
     def role_filter(self, rid: str, c: Coloc) -> bool: ...
@@ -172,10 +174,19 @@ def _distribute(a: CloneAssigner, clone: str, children: list[str]) -> None:
 
 
 def _unassign(a: CloneAssigner, rid: str) -> None:
+    rsc = a.state.resources[rid]
+    current = a.current_node(rid) if rsc.kind == "primitive" else None
+    if current is not None and not a.managed[rid]:
+        # an unmanaged instance stays where it is, whatever its clone decided
+        # (pcmk__primitive_assign assigns it to its current node)
+        if rid in a.provisional:
+            a.next_role[rid] = rsc.role
+            a.assign(rid, current, force=True)
+        return
     a.provisional.discard(rid)
     a.assigned[rid] = None
     a.next_role[rid] = STOPPED
-    for c in a.state.resources[rid].children:
+    for c in rsc.children:
         _unassign(a, c)
 
 

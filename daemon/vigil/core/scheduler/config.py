@@ -24,6 +24,7 @@ from types import MappingProxyType
 
 from lxml import etree
 
+from vigil.core.durations import parse_msec
 from vigil.core.graph import Agent
 from vigil.errors import CibInvalid
 
@@ -114,6 +115,8 @@ def _no_quorum_policy(cib: Element, props: Mapping[str, str], stonith: bool,
     """``suicide`` holds only with fencing enabled and a partition that had quorum (or the
     CIB's ``no-quorum-panic``); otherwise it is ``stop`` (Pacemaker's unpack_config)."""
     policy = (props.get("no-quorum-policy") or "stop").lower()
+    if policy not in ("stop", "freeze", "ignore", "demote", "suicide"):
+        return "stop"  # an unknown policy is stop too
     if policy == "suicide" and not (stonith and (
             quorum or scores.lenient_int(cib.get("no-quorum-panic"), 0))):
         return "stop"
@@ -180,7 +183,13 @@ def _op_timeout(op: Element, op_defaults: Mapping[str, str], now_s: float) -> in
         text = nvpairs(op, "meta_attributes", now_s).get("timeout")
     if text is None:
         text = op_defaults.get("timeout")
-    return scores.parse_duration_ms(text, 20000) or 20000
+    return op_timeout_ms(text)
+
+
+def op_timeout_ms(text: str | None) -> int:
+    """A timeout as Pacemaker reads it (no ISO 8601); 20 s when it does not parse."""
+    ms = parse_msec(text)
+    return 20000 if ms is None else ms
 
 
 def parse_ops(el: Element, op_defaults: Mapping[str, str], now_s: float) -> tuple[OpSpec, ...]:
@@ -331,7 +340,7 @@ def unpack_config(cib: Element, now_s: float) -> Config:
         groups[tag.get("id", "")] = [r.get("id", "") for r in _children(tag, "obj_ref")]
     aliases = {inner.id: top.id for top in resources if top.kind == "clone"
                for inner in _walk(top.children)}
-    refs = Refs(known, groups, reader.unmodelled, aliases)
+    refs = Refs(known, groups, reader.unmodelled, aliases, [s.id for s in resources])
     cons = parse_constraints(cib, refs)
     return Config(
         options=parse_options(cib, now_s), nodes=parse_nodes(cib, now_s),

@@ -16,7 +16,8 @@ Rules
     non-sequential set with a negative score every member apart from every other; between
     sets, the first member of the earlier set (or every member) with the last member of
     the later set (or every member), so a later set is placed first.
-  * location: every member gets the constraint.
+  * location: every member gets the constraint. ``rsc-pattern`` (with or without ``rsc``)
+    adds every top-level resource whose id the pattern matches.
   * ``require-all=false`` on an order set (for start/promote): the next set's members
     need any one member of it (``OrderSpec.relaxed``); on a simple order with a clone
     first, one instance (the deprecated form of ``clone-min=1``).
@@ -29,6 +30,7 @@ Rules
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from itertools import pairwise
 
@@ -51,9 +53,11 @@ class Refs:
     """What a constraint may name: resources, tags/templates (expanded), bundles."""
 
     def __init__(self, known: set[str], groups: Mapping[str, Sequence[str]],
-                 unmodelled: set[str], aliases: Mapping[str, str]) -> None:
+                 unmodelled: set[str], aliases: Mapping[str, str],
+                 top: Sequence[str] = ()) -> None:
         self.known, self.groups, self.unmodelled = known, groups, unmodelled
         self.aliases = aliases  # anything inside a clone -> the clone (Pacemaker)
+        self.top = top  # top-level resources, in configuration order (rsc-pattern)
 
     def expand(self, el: Element, rid: str | None, attr: str) -> list[str]:
         if not rid:
@@ -105,9 +109,6 @@ def _tag_set(el: Element, refs: Refs, attr: str, role_attr: str,
 
 # -- location ----------------------------------------------------------------------------
 def parse_location(el: Element, refs: Refs, notes: list[str]) -> list[LocationSpec]:
-    if el.get("rsc-pattern") and not el.get("rsc") and not _children(el, "resource_set"):
-        notes.append(f"{describe(el)}: rsc-pattern is not supported; ignored")
-        return []
     rules = tuple(parse_rule(r) for r in _children(el, "rule"))
     node = el.get("node")
     if node is None and not rules:
@@ -121,10 +122,28 @@ def parse_location(el: Element, refs: Refs, notes: list[str]) -> list[LocationSp
     if sets:
         targets = [(m, s.role or norm_role(el.get("role"))) for s in sets for m in s.members]
     else:
-        targets = [(r, norm_role(el.get("role")))
-                   for r in refs.expand(el, el.get("rsc"), "rsc")]
+        pattern = el.get("rsc-pattern")
+        if el.get("rsc") or not pattern:
+            targets = [(r, norm_role(el.get("role")))
+                       for r in refs.expand(el, el.get("rsc"), "rsc")]
+        if pattern:
+            targets += [(r, norm_role(el.get("role")))
+                        for r in _pattern_matches(pattern, refs.top, el, notes)]
     return [LocationSpec(id=el.get("id", ""), rsc=rsc, node=node, score=score, rules=rules,
                          role=role, discovery=discovery) for rsc, role in targets]
+
+
+def _pattern_matches(pattern: str, top: Sequence[str], el: Element,
+                     notes: list[str]) -> list[str]:
+    """Top-level resources an ``rsc-pattern`` (an unanchored extended regular expression;
+    a leading ``!`` inverts it) selects, as Pacemaker's unpack_simple_location."""
+    invert = pattern.startswith("!")
+    try:
+        rx = re.compile(pattern[1:] if invert else pattern)
+    except re.error:
+        notes.append(f"{describe(el)}: rsc-pattern {pattern!r} is invalid; ignored")
+        return []
+    return [r for r in top if (rx.search(r) is None) == invert]
 
 
 # -- colocation --------------------------------------------------------------------------

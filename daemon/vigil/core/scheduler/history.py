@@ -16,7 +16,9 @@ Rules (Pacemaker 2.1.5 ``unpack_rsc_op``)
 * A failed start or monitor leaves the resource active and failed on that node.
 * A failure older than the resource's ``failure-timeout`` is ignored (and its fail count
   cleared by the transition), unless its op has ``on-fail=block``. An expired recurring
-  monitor failure is rescheduled.
+  monitor failure is rescheduled. Any op older than the failure-timeout whose rc is not
+  the expected one counts as expired, an op still pending (rc 193) included, while no
+  unexpired fail count remains.
 * A ``*_last_failure_0`` start or monitor that has not expired, with an ``op-digest`` that
   no longer matches the definition, also has its fail count cleared (see
   :mod:`.definition`).
@@ -57,7 +59,7 @@ _SEVERITY = {"ignore": 0, "demote": 1, "restart": 2, "recover": 2, "restart-cont
              "block": 4, "migrate": 5, "standby": 5, "stop": 6, "fence": 7}
 
 # op-status codes
-DONE, PENDING, CANCELLED = 0, -1, 1
+DONE, PENDING, CANCELLED, NOT_INSTALLED = 0, -1, 1, 7
 HARD_RC = {2, 3, 4, 5}
 # a monitor's OCF_DEGRADED / OCF_DEGRADED_PROMOTED count as OCF_OK / OCF_RUNNING_PROMOTED
 DEGRADED = {190: 0, 191: 8}
@@ -88,6 +90,10 @@ class NodeHistory:
     failed_ops: list[FailedOp] = field(default_factory=list)
     ban_node: bool = False
     ban_all: bool = False
+    # hard / fatal errors ban the resource, or its whole clone if anonymous: Pacemaker's
+    # resource_location(parent, ...) in unpack_rsc_op
+    ban_parent_node: bool = False
+    ban_parent_all: bool = False
     failure_ignored: bool = False
     start_pending: bool = False
     active_recurring: set[tuple[str, int]] = field(default_factory=set)
@@ -319,9 +325,9 @@ def _failed(op: OpRecord, outcome: str, ctx: HistoryContext, h: NodeHistory) -> 
     h.failed_ops.append(_failed_op(op, ctx))
     of = on_fail_for(ctx.spec, op, ctx.op_defaults, ctx.stonith_enabled, ctx.in_container)
     if outcome == "hard" or op.status in (5, 7):
-        h.ban_node = True
+        h.ban_parent_node = True
     if outcome == "fatal" or op.status == 6:
-        h.ban_all = True
+        h.ban_parent_all = True
     if _SEVERITY.get(of, 2) > _SEVERITY.get(h.on_fail, 0):
         h.on_fail = of
     if op.task == "stop":
@@ -336,15 +342,30 @@ def _failed(op: OpRecord, outcome: str, ctx: HistoryContext, h: NodeHistory) -> 
             h.role, h.next_role = PROMOTED, STOPPED
         else:
             h.role = STOPPED if op.rc == 7 else UNPROMOTED
-    if op.is_probe and op.rc == 5:
-        h.role = STOPPED
-    elif h.role < STARTED:
+    if h.role < STARTED:
         h.role = STARTED
     fail_role = STOPPED if of == "stop" else (UNPROMOTED if of == "demote" else STARTED)
     if fail_role != STARTED and (h.next_role is None or h.next_role < fail_role):
         h.next_role = fail_role
     if fail_role == STOPPED:
         h.ban_all = True
+
+
+def _masked_probe_failure(op: OpRecord, expired: bool, ctx: HistoryContext,
+                          h: NodeHistory) -> None:
+    """A probe finding the agent not installed or its parameters invalid (rc 5 or 2, or
+    op-status 7) means "not running" plus a ban of the node, with no on-fail handling
+    (Pacemaker's pcmk_xe_mask_probe_failure); once expired it only forgets the role."""
+    h.role, h.on_fail, h.next_role, h.clear_next_role = STOPPED, "ignore", None, True
+    if expired:
+        h.role = UNKNOWN
+        return
+    h.failed_ops.append(FailedOp(
+        rsc=ctx.rsc_id, node=ctx.node, task=op.task, interval_ms=op.interval_ms, rc=op.rc,
+        status=op.status, exit_reason=op.exit_reason, key=op.key, call_id=op.call_id,
+        last_rc_change=op.last_rc_change,
+    ))
+    h.ban_parent_node = True
 
 
 def summarize(ops: Sequence[OpRecord], ctx: HistoryContext) -> NodeHistory:
@@ -355,18 +376,25 @@ def summarize(ops: Sequence[OpRecord], ctx: HistoryContext) -> NodeHistory:
     for index, op in enumerate(ops):
         if op.status == CANCELLED:
             continue
+        target = op.target_rc if op.target_rc is not None else (7 if op.is_probe else 0)
+        expired = op.status != NOT_INSTALLED and _expired(op, ctx, h)
         if op.status == PENDING or op.call_id == -1:
+            if expired and op.rc != target:  # an expired pending op is ignored too
+                if op.interval_ms > 0:
+                    expired_recurring.append((index, op))
+                continue
             if op.task == "start":
                 h.start_pending = True
                 h.role = max(h.role, STARTED)
             elif op.task == "promote":
                 h.role = PROMOTED
             continue
+        if op.is_probe and (op.rc in (2, 5) or op.status == 7):
+            _masked_probe_failure(op, expired, ctx, h)
+            continue
         if op.task == "monitor" and op.rc in DEGRADED:  # shown as failed, counts as ok
             h.failed_ops.append(_failed_op(op, ctx))
             op = dataclasses.replace(op, rc=DEGRADED[op.rc])
-        target = op.target_rc if op.target_rc is not None else (7 if op.is_probe else 0)
-        expired = _expired(op, ctx, h)
         if op.status in (DONE, 4):
             outcome = _outcome(op, target, h, ctx.managed)
         else:
@@ -420,6 +448,7 @@ def fail_table(attrs: Mapping[str, str]) -> dict[str, tuple[int, int]]:
             if is_count:
                 count = scores.add(count, scores.lenient_int(value))
             else:
-                last = max(last, scores.lenient_int(value))
+                last = max(last, scores.plain_int(value))  # a time: not a score
             out[rest] = (count, last)
     return out
+

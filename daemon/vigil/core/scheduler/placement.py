@@ -7,7 +7,8 @@ Rules
   allowed, even with score 0.
 * A location constraint adds its score to the resource and its descendants (for a group:
   the first member; later members only become allowed); the scores of several matching
-  rules add up. Role-restricted constraints (``role=Promoted``)
+  rules add up; a rule's ``score-attribute`` missing on a node scores -INFINITY there
+  (Pacemaker's get_node_score). Role-restricted constraints (``role=Promoted``)
   only feed promotion scores (:mod:`.promote`).
 * Hard errors and failed stops ban the node (-INFINITY); fatal errors and ``on-fail=stop``
   ban every node.
@@ -25,6 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from . import scores
+from .discovery import exclusive_bans
 from .rules import eval_rule
 from .state import ClusterState, Resource
 
@@ -74,7 +76,7 @@ def effective_failcount(state: ClusterState, rsc: Resource, node: str) -> int:
         if name.startswith("fail-count-") and name[11:].split("#", 1)[0] in names:
             count = scores.add(count, scores.lenient_int(value))
         elif name.startswith("last-failure-") and name[13:].split("#", 1)[0] in names:
-            last = max(last, scores.lenient_int(value))
+            last = max(last, scores.plain_int(value))  # a time: not a score
     timeout_s = scores.parse_duration_ms(rsc.meta.get("failure-timeout"), 0) // 1000
     if count > 0 and timeout_s > 0 and last > 0 and state.now_s > last + timeout_s:
         return 0
@@ -103,8 +105,9 @@ def _apply_locations(state: ClusterState, allowed: dict[str, NodeScores],
                 if not eval_rule(rule, node.attrs, state.now_s):
                     continue
                 score = rule.score
-                if rule.score_attribute:
-                    score = scores.lenient_int(node.attrs.get(rule.score_attribute), 0)
+                if rule.score_attribute:  # a node without the attribute: -INFINITY
+                    value = node.attrs.get(rule.score_attribute)
+                    score = -scores.INFINITY if value is None else scores.lenient_int(value)
                 if role in (None, "Started", "Unpromoted"):
                     _add_location(allowed, state, loc.rsc, name, score)
                 else:
@@ -196,4 +199,7 @@ def initial_scores(state: ClusterState) -> Scores:
     _apply_health(state, allowed)
     _apply_locations(state, allowed, promo)
     _apply_stickiness(state, allowed)
+    for rid, n in exclusive_bans(state):  # resource-discovery=exclusive (see .discovery)
+        if n in allowed[rid]:
+            allowed[rid][n] = -scores.INFINITY
     return Scores(allowed=allowed, promotion_locations=promo)

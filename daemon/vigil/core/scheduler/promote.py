@@ -211,9 +211,13 @@ def set_instance_roles(a: PromotionAssigner, clone: str) -> None:
         node = placed.get(inst)
         managed = a.managed.get(inst, True)
         ok = node is not None and sort_index[inst] >= 0 and (promoted < limit or not managed)
-        if ok and node is not None:
+        if ok and node is not None and not managed:
+            # an unmanaged instance stays promoted if it is, and is never promoted
+            # (Pacemaker's node_to_be_promoted_on)
+            ok = a.state.resources[inst].role == PROMOTED and node in a.allowed.get(clone, {})
+        elif ok and node is not None:
             ok = priority.get(inst, -1) >= 0 and a.can_run(node) and \
-                (count.get(node, 0) < node_limit or not managed)
+                count.get(node, 0) < node_limit
         if ok and blocked and (a.state.resources[inst].role < PROMOTED
                                or opts.no_quorum_policy == "demote"):
             ok = False

@@ -62,6 +62,12 @@ def lenient_int(text: str | None, default: int = 0) -> int:
     return clamp(int(m.group(1))) if m else default
 
 
+def plain_int(text: str | None, default: int = 0) -> int:
+    """A leading integer, unbounded (a time such as ``last-failure``), else ``default``."""
+    m = _LEAD_RE.match(text or "")
+    return int(m.group(1)) if m else default
+
+
 def add(a: int, b: int) -> int:
     """Saturating score addition: -INFINITY beats +INFINITY."""
     if a <= -INFINITY or b <= -INFINITY:

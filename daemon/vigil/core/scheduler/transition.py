@@ -2,7 +2,8 @@
 
 Rules
 -----
-* An action is in the transition when it is required (not optional) and runnable; actions
+* An action is in the transition when it is required (not optional, or the start of a
+  resource whose start is still pending: Pacemaker's print_always) and runnable; actions
   of unmanaged resources only when they are probes or cancellations; resource actions
   only on online, clean nodes (stops implied by fencing are pseudo actions).
 * ``requires`` holds the ids of the transition's actions ordered before it; orderings

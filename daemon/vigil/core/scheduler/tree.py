@@ -31,7 +31,7 @@ from lxml import etree
 from vigil.core.graph import Agent
 
 from . import scores
-from .config import merge_sets
+from .config import merge_sets, op_timeout_ms
 from .history import UNKNOWN, FailedOp, fail_table
 from .migrate_history import MigrationView
 from .model import Config, RscSpec
@@ -50,8 +50,7 @@ class TreeBuilder:
     def __init__(self, config: Config, now_s: float) -> None:
         self.config = config
         self.now_s = now_s
-        self.default_timeout_ms = (
-            scores.parse_duration_ms(config.op_defaults.get("timeout"), 20000) or 20000)
+        self.default_timeout_ms = op_timeout_ms(config.op_defaults.get("timeout"))
         self.notes: list[str] = []
         self.opts = config.options
         self.rscs: dict[str, dict[str, Any]] = {}
@@ -139,6 +138,16 @@ class TreeBuilder:
                 return str(parent)
             parent = self.rscs[parent]["parent"]
         return None
+
+    def ban_target(self, rid: str) -> str:
+        """What a hard error bans: the resource itself, but the whole clone for an
+        anonymous clone's instance (only those lack Pacemaker's pe_rsc_unique)."""
+        clone = self.clone_of(rid)
+        if clone is None or self.unique(clone):
+            return rid
+        while self.rscs[rid]["parent"] is not None:
+            rid = self.rscs[rid]["parent"]
+        return rid
 
     def unique(self, clone_id: str) -> bool:
         return scores.is_true(self.rscs[clone_id]["meta"].get("globally-unique"))

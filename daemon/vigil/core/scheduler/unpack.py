@@ -33,7 +33,7 @@ from lxml import etree
 from vigil.core.graph import Agent
 
 from . import scores
-from .config import unpack_config
+from .config import op_timeout_ms, unpack_config
 from .definition import CheckContext, check_history
 from .history import (
     STARTED,
@@ -46,6 +46,7 @@ from .history import (
 )
 from .migrate_history import apply_effects, source_role, view_for
 from .model import ColocSpec, OrderSpec, RscSpec
+from .multiactive import apply_multiple_active
 from .nodes import NodeState, find_node_states, node_state
 from .state import ClusterState, Resource, target_role
 from .tickets import apply_tickets
@@ -175,6 +176,10 @@ def _unpack_history(b: TreeBuilder, node: NodeState, lrm_rsc: Element) -> None:
         rec["banned_nodes"].add(node.name)
     if h.ban_all:
         rec["ban_all"] = True
+    if h.ban_parent_node or h.ban_parent_all:
+        top = b.rscs[b.ban_target(rid)]
+        top["banned_nodes"] |= {node.name} if h.ban_parent_node else set()
+        top["ban_all"] = top["ban_all"] or h.ban_parent_all
     if h.clear_failcount:
         rec["clear_failcount"].add(node.name)
     if h.clear_next_role and rec["next_role"] is not None and h.next_role is None:
@@ -273,9 +278,6 @@ def _freeze(b: TreeBuilder, promotable_of: Mapping[str, bool]) -> dict[str, Reso
             role = UNPROMOTED
         limit = target_role(rec["meta"], bool(promotable_of.get(rid)))
         next_role = rec["next_role"]
-        if rec["kind"] == "primitive" and len(rec["running"]) > 1 and \
-                (rec["meta"].get("multiple-active") or "").lower() == "stop_only":
-            rec["ban_all"] = True  # stopped everywhere, never started again
         if limit is not None and (next_role is None or limit < next_role):
             next_role = limit
         out[rid] = Resource(
@@ -351,7 +353,7 @@ def unpack(cib: Element, now_s: float, sanitized: bool = False) -> ClusterState:
     _check_definitions(b, nodes, cib.get("crm_feature_set"), sanitized)
     _cleanups(b, nodes)
     _shutdown_locks(b, nodes)
-    resources = _freeze(b, _promotable_map(b))
+    resources = apply_multiple_active(_freeze(b, _promotable_map(b)), nodes, config.options)
     has_device = any(r.kind == "primitive" and r.agent is not None and r.agent.cls == "stonith"
                      and not r.orphan for r in resources.values()) or b.opts.have_watchdog
     return ClusterState(
@@ -362,6 +364,6 @@ def unpack(cib: Element, now_s: float, sanitized: bool = False) -> ClusterState:
         failed_ops=tuple(b.failed_ops), has_fence_device=has_device,
         notes=config.notes + tuple(b.notes),
         now_s=now_s,
-        op_timeout_ms=scores.parse_duration_ms(config.op_defaults.get("timeout"), 20000) or 20000,
+        op_timeout_ms=op_timeout_ms(config.op_defaults.get("timeout")),
         fence_timeout_ms=config.fence_timeout_ms,
     )
