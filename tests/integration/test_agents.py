@@ -85,6 +85,31 @@ def test_vigil_dummy_lifecycle_and_state_dir(tmp_path: Path) -> None:
     assert run(ex, dummy, "frobnicate").rc == 3
 
 
+def test_vigil_dummy_fault_knobs_and_anonymous_clone_state(tmp_path: Path) -> None:
+    """The knobs of the fault campaign: an action log whose intervals are never longer
+    than the real ones, a hang file that blocks monitor and stop until removed (or the
+    timeout), and one state file per anonymous clone on a node (instance numbers change)."""
+    ex, _ = executor(tmp_path)
+    dummy = Agent("ocf", "vigil", "Dummy")
+    log = tmp_path / "actions.log"
+    params = (("log", str(log)),)
+    assert rcs(ex, dummy, ["start", "stop"], params=params) == [0, 0]
+    assert [line.split()[1:] for line in log.read_text().splitlines()] == [
+        ["node1", "r1", "start", "done", "0"], ["node1", "r1", "stop", "begin"]]
+    anon = (("globally_unique", "false"),)
+    assert run(ex, dummy, "start", rsc="cl:3", meta=anon).rc == 0
+    assert files_under(tmp_path / "node1" / "run") == ["vigil-Dummy-cl.state"]
+    assert run(ex, dummy, "monitor", rsc="cl:1", meta=anon).rc == 0
+    hang = tmp_path / "node1" / "run" / "vigil-Dummy-r1.hang"
+    hang.write_text("")
+    assert run(ex, dummy, "start").rc == 0  # an empty hang file: only monitor and stop
+    t0 = time.monotonic()
+    r = run(ex, dummy, "monitor", timeout_ms=1000)
+    assert r.op_status != 0 and time.monotonic() - t0 >= 0.9, r  # hung until the timeout
+    hang.unlink()
+    assert rcs(ex, dummy, ["monitor", "stop"]) == [0, 0]
+
+
 def test_vigil_dummy_migration_and_state_param(tmp_path: Path) -> None:
     ex, _ = executor(tmp_path)
     dummy = Agent("ocf", "vigil", "Dummy")
@@ -113,7 +138,7 @@ def test_vigil_metadata_is_ocf_1_1_xml(tmp_path: Path) -> None:
 
     ex, _ = executor(tmp_path)
     for agent, params in (
-        (Agent("ocf", "vigil", "Dummy"), {"state", "fake"}),
+        (Agent("ocf", "vigil", "Dummy"), {"state", "fake", "hang", "log"}),
         (HTTP, {"docroot", "port", "ip"}),
     ):
         root = ET.fromstring(asyncio.run(ex.metadata(agent)))

@@ -157,7 +157,7 @@ class TransitionEngine:
 
     def _cancel(self, action: Action) -> None:
         c = self.ctx
-        msg = Cancel(action.rsc, action.interval_ms)
+        msg = Cancel(action.history_rsc, action.interval_ms)
         node_id = c.spec.node_id(action.node or "")
         if node_id == c.spec.me:
             c.emit(CancelRecurring(msg.rsc, msg.interval_ms))

@@ -63,6 +63,17 @@ class Action:
     def is_recurring(self) -> bool:
         return self.task == "monitor" and self.interval_ms > 0
 
+    @property
+    def history_rsc(self) -> str | None:
+        """The name the agent and the history know the resource by: an anonymous clone's
+        instances (``globally_unique=false``) share the clone's primitive id (``cl``, not
+        ``cl:3``), as in Pacemaker; everything else is :attr:`rsc`."""
+        rsc = self.rsc
+        if rsc is None or ":" not in rsc or dict(self.meta).get("globally_unique") != "false":
+            return rsc
+        base, _, number = rsc.rpartition(":")
+        return base if number.isdecimal() else rsc
+
 
 @dataclass(frozen=True)
 class Transition:

@@ -52,8 +52,8 @@ class MemberDuties:
             c.log(f"{action.key} {why}", "warning")
             c.emit(Send(sender, encode(ExecRefused(msg.token, why))))
             return
-        if action.task == "stop" and action.rsc:
-            c.emit(CancelRecurring(action.rsc))
+        if action.task == "stop" and action.history_rsc:
+            c.emit(CancelRecurring(action.history_rsc))
         if sender != c.spec.me:
             self.exec_origin[msg.token] = sender
         c.emit(Execute(msg.token, action))

@@ -114,7 +114,7 @@ def _lrm_resource(ns: Element, node_id: int, action: Action) -> Element:
     resources = lrm.find("lrm_resources")
     if resources is None:
         resources = etree.SubElement(lrm, "lrm_resources")
-    rsc_id = action.rsc or "?"
+    rsc_id = action.history_rsc or "?"
     lr = resources.find(f"lrm_resource[@id='{rsc_id}']")
     if lr is None:
         agent = action.agent
@@ -149,7 +149,7 @@ def record_op(cib: Element, rec: OpRecord) -> None:
     target = rec.rc if action.is_probe and not failed else action.target_rc
     key = f"{action.id}:{rec.transition_id}:{target}:{rec.uuid}"
     attrs = {
-        "operation_key": f"{action.rsc}_{action.task}_{action.interval_ms}",
+        "operation_key": f"{action.history_rsc}_{action.task}_{action.interval_ms}",
         "operation": action.task,
         "crm-debug-origin": "vigil",
         "crm_feature_set": "3.16.1",
@@ -171,16 +171,16 @@ def record_op(cib: Element, rec: OpRecord) -> None:
         if name in meta:
             attrs[name] = meta[name]
     if action.is_recurring:
-        ids = [f"{action.rsc}_monitor_{action.interval_ms}"]
+        ids = [f"{action.history_rsc}_monitor_{action.interval_ms}"]
     else:
-        ids = [f"{action.rsc}_last_0"]
+        ids = [f"{action.history_rsc}_last_0"]
         if action.task == "stop":
             for old in lr.findall("lrm_rsc_op"):  # a stop ends the recurring monitors
                 if old.get("interval", "0") != "0" and not old.get("id", "").endswith(
                         "_last_failure_0"):
                     lr.remove(old)
     if failed:
-        ids.append(f"{action.rsc}_last_failure_0")
+        ids.append(f"{action.history_rsc}_last_failure_0")
     for op_id in ids:
         op = lr.find(f"lrm_rsc_op[@id='{op_id}']")
         if op is None:
@@ -222,7 +222,7 @@ def set_attr(cib: Element, node_id: int, uname: str, name: str, value: str | Non
 
 def bump_failcount(cib: Element, node_id: int, uname: str, action: Action, wall_s: int,
                    by: int) -> None:
-    suffix = f"{action.rsc}#{action.task}_{action.interval_ms}"
+    suffix = f"{action.history_rsc}#{action.task}_{action.interval_ms}"
     ia = transient(cib, node_id, uname)
     nv = ia.find(f"nvpair[@name='fail-count-{suffix}']")
     current = int(nv.get("value", "0")) if nv is not None else 0

@@ -26,8 +26,8 @@ from .fencer import Fencer
 
 
 def to_call(action: Action) -> AgentCall:
-    assert action.agent is not None and action.rsc is not None
-    return AgentCall(rsc=action.rsc, agent=action.agent, task=action.task,
+    assert action.agent is not None and action.history_rsc is not None
+    return AgentCall(rsc=action.history_rsc, agent=action.agent, task=action.task,
                      interval_ms=action.interval_ms, timeout_ms=action.timeout_ms,
                      params=action.params, meta=action.meta, key=action.key)
 
