@@ -83,11 +83,23 @@ def vigil_json(xml: bytes, now_s: float) -> dict[str, Any]:
 
 
 def verify(cib_path: Path) -> str | None:
-    """crm_verify's complaint when the configuration is not valid (warnings are fine: a
-    lost node or a fatal failure in the status is a warning of the cluster's state)."""
-    proc = subprocess.run(["crm_verify", "--xml-file", str(cib_path)], capture_output=True,
+    """crm_verify's complaint when the CIB does not validate or its configuration is not
+    valid. crm_verify also reports errors of the cluster's state (a resource active where
+    it is not allowed, an action for an unclean node), so the configuration is checked
+    with an empty status; the whole CIB must still pass the schema."""
+    root = etree.parse(str(cib_path)).getroot()
+    for st in root.findall("status"):
+        for child in list(st):
+            st.remove(child)
+    bare = cib_path.with_suffix(".config.xml")
+    bare.write_bytes(etree.tostring(root))
+    proc = subprocess.run(["crm_verify", "--xml-file", str(bare)], capture_output=True,
                           text=True, check=False)
+    schema = subprocess.run(["crm_verify", "--xml-file", str(cib_path)],
+                            capture_output=True, text=True, check=False)
     text = proc.stdout + proc.stderr
+    if "validity error" in schema.stdout + schema.stderr:
+        text += schema.stdout + schema.stderr
     if "Errors found" in text or "not valid" in text.replace("may not be valid", ""):
         return text.strip()[-1500:]
     return None

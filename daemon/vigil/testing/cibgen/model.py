@@ -350,9 +350,20 @@ def build_resources(c: Config) -> None:
             c.resources.append(clone(c, ids, kind == "promotable"))
 
 
+def _interleave_compatible(c: Config) -> None:
+    """Interleaving needs both clones of a colocation to allow as many instances per node
+    (crm_verify rejects it otherwise): with mixed clone-node-max, no clone interleaves."""
+    clones = [r for r in c.resources if isinstance(r, Clone)]
+    if len({cl.node_max if cl.unique else 1 for cl in clones}) > 1:
+        for cl in clones:
+            cl.meta.pop("interleave", None)
+        c.features.discard("clone:interleave")
+
+
 def build(seed: int, now_s: int) -> Config:
     c = Config(random.Random(seed), now_s)
     build_options(c)
     build_nodes(c)
     build_resources(c)
+    _interleave_compatible(c)
     return c
