@@ -320,6 +320,13 @@ class Auditor:
         self.bed.read_fence_log()
         while self.bed.start_failures:
             node, t, why = self.bed.start_failures.pop(0)
+            booted = self.bed.boots.get(node, t - 30)
+            if any(r.target == node and r.result == "ok" and booted - 1 <= r.begin <= t
+                   for r in self.bed.fence_runs):
+                # a fencing of that node that was pending (its device was broken, say)
+                # went through while it booted: the boot was cut short, as a reboot of a
+                # booting machine is; the node is booted again below
+                continue
             self.rec.add("start_failed", f"vigild on {node} did not start: {why}", node=node,
                          t=t, key=f"{node}@{t}", lines=_tail(self.bed.log_path(node)))
         for node in self.bed.names:
