@@ -11,7 +11,7 @@ sys.path.insert(0, str(ROOT / "daemon"))
 os.environ["PYTHONPATH"] = str(ROOT / "daemon") + (
     os.pathsep + os.environ["PYTHONPATH"] if os.environ.get("PYTHONPATH") else "")
 
-from vigil.testing.loop import LoopCluster  # noqa: E402
+from vigil.testing.loop import LoopCluster, running  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 
@@ -19,10 +19,5 @@ SHARED = ROOT.parent / "shared"
 @pytest.fixture
 def cluster3(tmp_path_factory):
     """Three real vigild processes on loopback, quorate with a DC; powered off afterwards."""
-    cluster = LoopCluster(tmp_path_factory.mktemp("cluster"), size=3)
-    try:
-        cluster.start()
-        cluster.wait_quorate()
+    with running(LoopCluster(tmp_path_factory.mktemp("cluster"), size=3)) as cluster:
         yield cluster
-    finally:
-        cluster.close()

@@ -525,9 +525,7 @@ def test_absent_stops_a_running_resource_before_it_is_gone(tmp_path: Path,
                                                            cluster: LoopCluster) -> None:
     """state=absent of a running primitive: its agent stops (the agent's state file is the
     truth), then its history is deleted; absent of a stopped one starts nothing."""
-    def state_files(rsc: str) -> list[str]:
-        return [n for n in cluster.names if (cluster.node_dir(n) / "state" / "run" /
-                                             f"vigil-Dummy-{rsc}.state").exists()]
+    state_files = cluster.dummy_running
 
     def history(rsc: str) -> list[str]:
         status = ET.fromstring(cluster.ctl("node1", "cib_get", scope="status")["xml"])

@@ -330,8 +330,7 @@ def test_cib_ticket_grants_revokes_and_refuses_without_force(tmp_path: Path,
           xml='<rsc_ticket id="tk-needs-site" rsc="tk" ticket="site" loss-policy="stop"/>')
 
     def running() -> list[str]:
-        return [n for n in c.names
-                if (c.node_dir(n) / "state" / "run" / "vigil-Dummy-tk.state").exists()]
+        return c.dummy_running("tk")
 
     alive = c.running()  # an earlier test of this module fenced a node
     version = c.status(alive[0])["version"]

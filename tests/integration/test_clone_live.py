@@ -12,11 +12,6 @@ from vigil.core import cib as C
 pytestmark = pytest.mark.cluster
 
 
-def running(c):
-    return sorted(n for n in c.names
-                  if (c.node_dir(n) / "state" / "run" / "vigil-Dummy-cl.state").exists())
-
-
 def transitions(c):
     return c.log_path("node1").read_text().count("transition ")
 
@@ -29,7 +24,7 @@ def test_an_anonymous_clone_runs_once_per_node_and_settles(cluster3):
                                [{"name": "monitor", "interval": "1s"}])
     clone = C.to_bytes(C.parse(f'<clone id="cl-clone">{C.to_bytes(prim).decode()}</clone>'))
     c.ctl("node1", "cib_put", section="resources", xml=clone.decode(), mode="create")
-    c.wait(lambda: running(c) == c.names, 20, "one instance on each node")
+    c.wait(lambda: c.dummy_running("cl") == c.names, 20, "one instance on each node")
     time.sleep(3)
     before = transitions(c)
     time.sleep(5)
@@ -39,7 +34,7 @@ def test_an_anonymous_clone_runs_once_per_node_and_settles(cluster3):
     assert "cl" in ids and not any(i.startswith("cl:") for i in ids), ids
     assert not c.status("node1")["failed_actions"]
     c.stop("node3")
-    c.wait(lambda: running(c) == ["node1", "node2"], 20, "node3's instance gone with it")
+    c.wait(lambda: c.dummy_running("cl") == ["node1", "node2"], 20, "node3's instance gone with it")
     c.start(["node3"])
-    c.wait(lambda: running(c) == c.names, 30, "node3's instance back")
+    c.wait(lambda: c.dummy_running("cl") == c.names, 30, "node3's instance back")
     assert not c.status("node2")["failed_actions"]

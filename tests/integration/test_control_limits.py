@@ -12,7 +12,7 @@ import threading
 import pytest
 
 from vigil.errors import VigilError
-from vigil.testing.loop import LoopCluster
+from vigil.testing.loop import LoopCluster, running
 from vigil.testing.probe import free_port, proc_status_kib
 
 pytestmark = [pytest.mark.cluster]
@@ -21,14 +21,9 @@ MIB = 1024 * 1024
 
 @pytest.fixture(scope="module")
 def cluster1(tmp_path_factory):
-    cluster = LoopCluster(tmp_path_factory.mktemp("control"), size=1, port=free_port(1),
-                          log_level="info")
-    try:
-        cluster.start()
-        cluster.wait_quorate()
+    with running(LoopCluster(tmp_path_factory.mktemp("control"), size=1, port=free_port(1),
+                          log_level="info")) as cluster:
         yield cluster
-    finally:
-        cluster.close()
 
 
 def raw(cluster, data: bytes, timeout_s: float = 20) -> dict:

@@ -25,7 +25,9 @@ import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from vigil import wire
-from vigil.testing.loop import LoopCluster
+from vigil.testing.fuzz import capture
+from vigil.testing.loop import LoopCluster, running
+from vigil.testing.probe import free_port
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 
@@ -35,53 +37,12 @@ RATE_PER_S = 6_000
 
 
 # ---------------------------------------------------------------------- the cluster
-def free_port() -> int:
-    """A port free on 127.0.0.1-3 for TCP and UDP, below the ephemeral range (32768+), so
-    no client connection of another test can hold it when the daemons bind."""
-    rng = random.Random()
-    for _ in range(100):
-        port = rng.randint(10_000, 32_000)
-        try:
-            for i in (1, 2, 3):
-                for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
-                    with socket.socket(socket.AF_INET, kind) as sock:
-                        sock.bind((f"127.0.0.{i}", port))
-        except OSError:
-            continue
-        return port
-    raise RuntimeError("no free port found")
-
-
 @pytest.fixture
 def cluster3(tmp_path_factory):
     """Three vigild on loopback (like conftest's), on a port no client can be using."""
-    cluster = LoopCluster(tmp_path_factory.mktemp("fuzz"), size=3, port=free_port(),
-                          log_level="info")
-    try:
-        cluster.start()  # inside: a node that fails to start must not leak the others
-        cluster.wait_quorate()
+    with running(LoopCluster(tmp_path_factory.mktemp("fuzz"), size=3, port=free_port(),
+                          log_level="info")) as cluster:
         yield cluster
-    finally:
-        cluster.close()
-
-
-# ---------------------------------------------------------------------- capture
-def capture(group: str, port: int, seconds: float) -> list[bytes]:
-    """Real sealed heartbeats, as the daemons send them to the group."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((group, port))
-    sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
-                    socket.inet_aton(group) + socket.inet_aton("127.0.0.1"))
-    sock.settimeout(0.1)
-    packets, end = [], time.monotonic() + seconds
-    while time.monotonic() < end:
-        try:
-            packets.append(sock.recv(1 << 16))
-        except TimeoutError:
-            pass
-    sock.close()
-    return packets
 
 
 def header(packet: bytes) -> tuple[int, int, int]:

@@ -14,11 +14,6 @@ def ok(res):
     return res.stdout
 
 
-def running(c, rsc):
-    return [n for n in c.names
-            if (c.node_dir(n) / "state" / "run" / f"vigil-Dummy-{rsc}.state").exists()]
-
-
 def ops_of(c, rsc):
     status = C.parse(c.vigilctl("node1", "cib", "get", "--scope", "status").stdout)
     return sorted((op.get("operation"), op.get("on_node")) for op in status.iter("lrm_rsc_op")
@@ -33,9 +28,9 @@ def test_a_moving_allow_migrate_resource_is_migrated_not_restarted(cluster3):
     ok(c.vigilctl("node1", "resource", "create", "mig", "ocf:vigil:Dummy",
                   "--meta", "allow-migrate=true", "--op", "monitor:1s"))
     ok(c.vigilctl("node1", "resource", "move", "mig", "node2"))
-    c.wait(lambda: running(c, "mig") == ["node2"], 20, "mig on node2")
+    c.wait(lambda: c.dummy_running("mig") == ["node2"], 20, "mig on node2")
     ok(c.vigilctl("node3", "resource", "move", "mig", "node3"))
-    c.wait(lambda: running(c, "mig") == ["node3"]
+    c.wait(lambda: c.dummy_running("mig") == ["node3"]
            and c.where("node1", "mig") == ["node3"], 20, "mig migrated to node3")
     c.wait(lambda: ("migrate_from", "node3") in ops_of(c, "mig"), 10, "migrate_from recorded")
     ops = ops_of(c, "mig")
@@ -46,4 +41,4 @@ def test_a_moving_allow_migrate_resource_is_migrated_not_restarted(cluster3):
     assert "mig_migrate_from_0 on node3: rc 0" in dc_log, "migrate_from on the target"
     c.wait(lambda: not c.status("node1")["failed_actions"], 5, "no failed actions")
     # and it settles: no further transition moves it again
-    assert running(c, "mig") == ["node3"]
+    assert c.dummy_running("mig") == ["node3"]

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from vigil.testing.loop import LoopCluster
+from vigil.testing.loop import LoopCluster, running
 from vigil.testing.probe import free_port, proc_status_kib
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
@@ -25,14 +25,9 @@ MIB = 1024 * 1024
 
 @pytest.fixture
 def cluster3(tmp_path_factory):
-    cluster = LoopCluster(tmp_path_factory.mktemp("peerport"), size=3, port=free_port(),
-                          log_level="info")
-    try:
-        cluster.start()
-        cluster.wait_quorate()
+    with running(LoopCluster(tmp_path_factory.mktemp("peerport"), size=3, port=free_port(),
+                          log_level="info")) as cluster:
         yield cluster
-    finally:
-        cluster.close()
 
 
 def connect_from(source: str, port: int, target: str = "127.0.0.2") -> socket.socket:

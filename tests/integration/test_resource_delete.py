@@ -15,11 +15,6 @@ def ok(res):
     return res.stdout
 
 
-def state_files(c, rsc):
-    return [n for n in c.names
-            if (c.node_dir(n) / "state" / "run" / f"vigil-Dummy-{rsc}.state").exists()]
-
-
 def history_of(c, rsc):
     status = C.parse(c.vigilctl("node1", "cib", "get", "--scope", "status").stdout)
     return [lr for lr in status.iter("lrm_resource") if lr.get("id") == rsc]
@@ -32,16 +27,16 @@ def test_deleting_a_running_resource_stops_it_then_removes_it(cluster3):
     for rsc in ("d1", "d2", "d3"):
         ok(c.vigilctl("node2", "resource", "create", rsc, "ocf:vigil:Dummy",
                       "--op", "monitor:1s"))
-    c.wait(lambda: all(state_files(c, r) for r in ("d1", "d2", "d3")), 20, "all started")
+    c.wait(lambda: all(c.dummy_running(r) for r in ("d1", "d2", "d3")), 20, "all started")
     ok(c.vigilctl("node3", "resource", "delete", "d1"))
     ok(c.vigilctl("node1", "resource", "delete", "d2"))
-    c.wait(lambda: not state_files(c, "d1") and not state_files(c, "d2"), 15,
+    c.wait(lambda: not c.dummy_running("d1") and not c.dummy_running("d2"), 15,
            "the agents of d1 and d2 stopped")
     c.wait(lambda: not history_of(c, "d1") and not history_of(c, "d2"), 10,
            "their history deleted once stopped")
     ids = [r["id"] for r in c.status("node2")["resources"]]
     assert ids == ["d3"], ids
-    assert len(state_files(c, "d3")) == 1, "the others are untouched"
+    assert len(c.dummy_running("d3")) == 1, "the others are untouched"
     assert "Traceback" not in "".join(c.log_path(n).read_text() for n in c.names)
 
 
@@ -54,6 +49,6 @@ def test_deleting_a_stopped_resource_starts_nothing(cluster3):
     c.wait(lambda: len(history_of(c, "s")) == 3, 15, "s probed on every node")
     ok(c.vigilctl("node2", "resource", "delete", "s"))
     c.wait(lambda: not history_of(c, "s"), 10, "the history of s deleted")
-    assert state_files(c, "s") == [], "s never started"
+    assert c.dummy_running("s") == [], "s never started"
     log = "".join(c.log_path(n).read_text() for n in c.names)
     assert "s_start_0" not in log, "no start was even planned"

@@ -13,11 +13,6 @@ def ok(res):
     return res.stdout
 
 
-def running(c, rsc):
-    return [n for n in c.names
-            if (c.node_dir(n) / "state" / "run" / f"vigil-Dummy-{rsc}.state").exists()]
-
-
 def test_grant_and_revoke_a_ticket_start_and_stop_its_resource(cluster3):
     c = cluster3
     c.wait_quorate()
@@ -30,10 +25,10 @@ def test_grant_and_revoke_a_ticket_start_and_stop_its_resource(cluster3):
         {"constraint": "gated-needs-t1", "rsc": "gated", "loss_policy": "stop"}]}]
     c.wait(lambda: len([r for r in c.status("node1")["resources"] if r["id"] == "gated"]), 5,
            "gated known")
-    assert running(c, "gated") == [], "without its ticket, gated does not start"
+    assert c.dummy_running("gated") == [], "without its ticket, gated does not start"
 
     assert "ticket t1: granted" in ok(c.vigilctl("node3", "ticket", "grant", "t1"))
-    c.wait(lambda: running(c, "gated"), 20, "gated to start once t1 is granted")
+    c.wait(lambda: c.dummy_running("gated"), 20, "gated to start once t1 is granted")
     assert "(unchanged)" in ok(c.vigilctl("node2", "ticket", "grant", "t1"))
 
     before = c.status("node1")["version"]
@@ -46,12 +41,12 @@ def test_grant_and_revoke_a_ticket_start_and_stop_its_resource(cluster3):
     assert c.status("node1")["version"] == before, "refused requests changed nothing"
 
     ok(c.vigilctl("node2", "ticket", "revoke", "t1", "--force"))
-    c.wait(lambda: not running(c, "gated"), 20, "gated to stop once t1 is revoked")
+    c.wait(lambda: not c.dummy_running("gated"), 20, "gated to stop once t1 is revoked")
     out = ok(c.vigilctl("node1", "ticket", "list"))
     assert "t1: revoked; gated (loss-policy stop)" in out, out
     ok(c.vigilctl("node1", "ticket", "grant", "t1"))
     ok(c.vigilctl("node1", "ticket", "standby", "t1", "--force"))
-    c.wait(lambda: not running(c, "gated"), 20, "gated to stop in standby")
+    c.wait(lambda: not c.dummy_running("gated"), 20, "gated to stop in standby")
     assert "granted, standby" in ok(c.vigilctl("node3", "ticket", "list"))
     ok(c.vigilctl("node1", "ticket", "activate", "t1"))
-    c.wait(lambda: running(c, "gated"), 20, "gated to start once t1 is active again")
+    c.wait(lambda: c.dummy_running("gated"), 20, "gated to start once t1 is active again")

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import pytest
 
-from vigil.core import cib as C
 from vigil.core.statusview import status_view
 
-from .test_dc_fenced_by_peer import FencingSim, ctl
+from .test_dc_fenced_by_peer import FencingSim, add_fence_device, ctl
 
 
 def placement_by_status(sim: FencingSim, observer: int) -> dict[str, set[str]]:
@@ -36,10 +35,7 @@ def test_a_node_cut_off_one_way_is_probed_when_it_follows_the_dc_again(
     sim = FencingSim(["ok"] * 10, fence_ms=100, size=3)
     sim.rng.seed(seed)
     sim.run(3000)
-    dev = C.primitive_element("fence-sim", "stonith:fence_sim",
-                              {"pcmk_host_list": "node1 node2 node3"})
-    ctl(sim, 2, section="resources", xml=C.to_bytes(dev).decode(), mode="create",
-        op="cib_put")
+    add_fence_device(sim)
     ctl(sim, 2, op="resource_create", id="d", agent="ocf:pacemaker:Dummy")
     ctl(sim, 2, op="resource_move", id="d", node=f"node{victim}")
     sim.run(2000)

@@ -73,16 +73,24 @@ def ctl(sim: SimCluster, at: int, ms: int = 300, **req: Any) -> dict[str, Any]:
     return result
 
 
+def add_fence_device(sim: SimCluster, hosts: str | None = None,
+                     meta: dict[str, str] | None = None) -> None:
+    """The simulated fence device ``fence-sim``, able to fence ``hosts`` (default: every
+    node), created through node2."""
+    names = hosts or " ".join(n.ctrl.spec.my_name for n in sim.nodes.values())
+    dev = C.primitive_element("fence-sim", "stonith:fence_sim", {"pcmk_host_list": names},
+                              meta)
+    ctl(sim, 2, section="resources", xml=C.to_bytes(dev).decode(), mode="create",
+        op="cib_put")
+
+
 def cluster(outcomes: list[str], fence_ms: int = 100,
             stonith_timeout: str | None = None, size: int = 3) -> FencingSim:
     """Three nodes (or ``size``), node1 the DC, a fence device and resource ``d`` on node1."""
     sim = FencingSim(outcomes, fence_ms, size)
     sim.run(3000)
     assert sim.dcs() == {n: 1 for n in range(1, size + 1)}
-    dev = C.primitive_element("fence-sim", "stonith:fence_sim", {"pcmk_host_list":
-                                                                   "node1 node2 node3"})
-    ctl(sim, 2, section="resources", xml=C.to_bytes(dev).decode(), mode="create",
-        op="cib_put")
+    add_fence_device(sim, "node1 node2 node3")
     ctl(sim, 2, op="resource_create", id="d", agent="ocf:pacemaker:Dummy")
     ctl(sim, 2, op="resource_move", id="d", node="node1")
     if stonith_timeout:

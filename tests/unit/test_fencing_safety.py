@@ -13,12 +13,9 @@ from typing import Any
 
 import pytest
 
-from vigil.core import cib as C
 from vigil.core.events import Command, Fence
 
-from .test_dc_fenced_by_peer import FencingSim, ctl
-
-NODES = "node1 node2 node3 node4 node5"
+from .test_dc_fenced_by_peer import FencingSim, add_fence_device
 
 
 class RecordingSim(FencingSim):
@@ -43,9 +40,7 @@ def five_nodes(seed: int) -> RecordingSim:
     sim.rng.seed(seed)
     sim.run(3000)
     assert sim.dcs() == {n: 1 for n in range(1, 6)}
-    dev = C.primitive_element("fence-sim", "stonith:fence_sim", {"pcmk_host_list": NODES})
-    ctl(sim, 2, section="resources", xml=C.to_bytes(dev).decode(), mode="create",
-        op="cib_put")
+    add_fence_device(sim)
     sim.run(2000)
     sim.net.delay_ms = (0, 150)
     sim.run(1000)

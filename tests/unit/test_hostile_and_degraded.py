@@ -17,7 +17,7 @@ from vigil.core import cib as C
 from vigil.core.events import Broadcast, Command, Heartbeat, PeerMessage, Send
 from vigil.testing.simnet import SimCluster
 
-from .test_dc_fenced_by_peer import FencingSim, ctl
+from .test_dc_fenced_by_peer import FencingSim, add_fence_device, ctl
 
 FULL = "No space left on device"
 
@@ -127,10 +127,7 @@ class MixedVersions(FencingSim):
 def test_a_member_of_the_previous_version_does_not_stop_fencing() -> None:
     sim = MixedVersions(["ok"] * 5, fence_ms=100, size=3)
     sim.run(3000)
-    dev = C.primitive_element("fence-sim", "stonith:fence_sim",
-                              {"pcmk_host_list": "node1 node2 node3"})
-    ctl(sim, 2, section="resources", xml=C.to_bytes(dev).decode(), mode="create",
-        op="cib_put")
+    add_fence_device(sim)
     sim.run(2000)
     sim.kill(3)
     sim.run(4000)
@@ -143,10 +140,7 @@ def test_the_dcs_own_fencing_refused_by_the_peer_ends_at_once() -> None:
     on at once instead of waiting for the fence timeout (60 s)."""
     sim = FencingSim(["ok"] * 5, fence_ms=100, size=3)
     sim.run(3000)
-    dev = C.primitive_element("fence-sim", "stonith:fence_sim",
-                              {"pcmk_host_list": "node1 node2 node3"})
-    ctl(sim, 2, section="resources", xml=C.to_bytes(dev).decode(), mode="create",
-        op="cib_put")
+    add_fence_device(sim)
     ctl(sim, 2, op="resource_create", id="d", agent="ocf:pacemaker:Dummy")
     ctl(sim, 2, op="resource_move", id="d", node="node1")
     sim.run(2000)

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import pytest
 
-from vigil.core import cib as C
 from vigil.core.events import Command, Log
 
-from .test_dc_fenced_by_peer import FencingSim, ctl
+from .test_dc_fenced_by_peer import FencingSim, add_fence_device
 
-NODES = "node1 node2 node3 node4 node5"
 TICK_MS = FencingSim.TICK_MS
 
 
@@ -34,9 +32,7 @@ def lossy_cluster(seed: int) -> ViewSim:
     sim = ViewSim()
     sim.rng.seed(seed)
     sim.run(3000)
-    dev = C.primitive_element("fence-sim", "stonith:fence_sim", {"pcmk_host_list": NODES})
-    ctl(sim, 2, section="resources", xml=C.to_bytes(dev).decode(), mode="create",
-        op="cib_put")
+    add_fence_device(sim)
     sim.run(2000)
     sim.net.delay_ms = (0, 20)
     sim.net.node_loss = {1: 0.2}

@@ -4,19 +4,13 @@ node's ``#node-unfenced`` attribute records it so the next transition does not a
 
 from __future__ import annotations
 
-from vigil.core import cib as C
-
-from .test_dc_fenced_by_peer import FencingSim, ctl
+from .test_dc_fenced_by_peer import FencingSim, add_fence_device, ctl
 
 
 def test_each_node_is_unfenced_once_before_what_needs_it_starts() -> None:
     sim = FencingSim(["ok"] * 20, fence_ms=50, size=3)
     sim.run(3000)
-    dev = C.primitive_element("fence-sim", "stonith:fence_sim",
-                              {"pcmk_host_list": "node1 node2 node3"},
-                              {"provides": "unfencing"})
-    ctl(sim, 2, section="resources", xml=C.to_bytes(dev).decode(), mode="create",
-        op="cib_put")
+    add_fence_device(sim, meta={"provides": "unfencing"})
     ctl(sim, 2, op="resource_create", id="disk", agent="ocf:pacemaker:Dummy",
         meta={"requires": "unfencing"})
     sim.run(8000)

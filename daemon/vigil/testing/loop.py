@@ -13,7 +13,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -166,6 +167,12 @@ class LoopCluster:
 
         return str(self.wait(agreed, timeout_s, f"{nodes} to agree on a DC"))
 
+    def dummy_running(self, rsc: str) -> list[str]:
+        """The nodes where ``ocf:vigil:Dummy``'s own state file says ``rsc`` runs (the
+        agent's truth, not vigil's view), in node order."""
+        return [n for n in self.names
+                if (self.node_dir(n) / "state" / "run" / f"vigil-Dummy-{rsc}.state").exists()]
+
     def where(self, node: str, rsc: str) -> list[str]:
         for r in self.status(node)["resources"]:
             if r["id"] == rsc:
@@ -180,6 +187,18 @@ class LoopCluster:
                 text = path.read_text(errors="replace").splitlines()[-lines:]
                 out.append(f"--- {node} ---\n" + "\n".join(text))
         return "\n".join(out)
+
+
+@contextmanager
+def running(cluster: LoopCluster) -> Iterator[LoopCluster]:
+    """``cluster`` started and quorate with a DC; powered off afterwards (a node that fails
+    to start does not leak the others)."""
+    try:
+        cluster.start()
+        cluster.wait_quorate()
+        yield cluster
+    finally:
+        cluster.close()
 
 
 def _env(root: Path | None = None) -> dict[str, str]:
